@@ -1,0 +1,196 @@
+"""The /ws/activities/ consumer: authenticates, validates frames, delegates to the hub.
+
+A socket holds many group subscriptions. Live events never pass through this class:
+the process's hub writes them straight to the socket, so the consumer only handles
+what the client sends (subscribe, unsubscribe, ping) and the socket's lifetime.
+"""
+
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from activities.exceptions import NotFoundError
+from activities.selectors import stream_position_for_member
+from consumers import protocol
+from consumers.hub import Hub, get_hub
+from consumers.transport import innermost_send, pending_bytes_probe
+from gateway.conf import gateway_setting
+
+logger = logging.getLogger(__name__)
+
+# Enough for a wall of dashboards; a socket asking for more is misbehaving.
+MAX_SUBSCRIPTIONS_PER_SOCKET = 200
+
+
+class RateLimiter:
+    """A token bucket over client frames, with a count of frames refused in a row."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+        self.refused_in_a_row = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.refused_in_a_row = 0
+            return True
+        self.refused_in_a_row += 1
+        return False
+
+
+class ActivityConsumer(AsyncWebsocketConsumer):
+    """One client socket: many group subscriptions, fed by the process hub."""
+
+    # No per-socket channel-layer channel: the hub owns the process's only one.
+    channel_layer_alias = "hub-only"
+
+    user_id: int
+    credential: tuple[str, str]
+    hub: Hub | None = None
+    closed = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        credential = self.scope.get("credential")
+        await self.accept()
+        if user is None or not user.is_authenticated or not credential:
+            logger.info("socket closed: not authenticated")
+            await self.close_with(protocol.CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id = user.pk
+        self.credential = credential
+        self.limiter = RateLimiter(
+            gateway_setting("WS_RATE_PER_SEC"), gateway_setting("WS_RATE_BURST")
+        )
+        self._send_frame = innermost_send(self.base_send)
+        self.pending_bytes = pending_bytes_probe(self._send_frame)  # type: ignore[method-assign]
+        self.hub = await get_hub()
+        self.hub.attach(self)
+        logger.info("socket open: user %s by %s", self.user_id, credential[0])
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        if self.hub is not None:
+            await self.hub.detach(self)
+            logger.info("socket closed: user %s, code %s", self.user_id, code)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if self.hub is None or self.closed:
+            return
+        size = (
+            len(bytes_data)
+            if bytes_data is not None
+            else len((text_data or "").encode())
+        )
+        if size > protocol.MAX_FRAME_BYTES:
+            logger.warning(
+                "socket of user %s sent %s bytes; closing", self.user_id, size
+            )
+            await self.close_with(protocol.CLOSE_TOO_BIG)
+            return
+        if not self.limiter.allow():
+            if self.limiter.refused_in_a_row == 1:
+                await self.send_text(
+                    protocol.error_frame(
+                        protocol.ERROR_RATE_LIMITED, "Too many frames; slow down."
+                    )
+                )
+            elif self.limiter.refused_in_a_row > self.limiter.burst:
+                logger.warning("socket of user %s kept flooding; closing", self.user_id)
+                await self.close_with(protocol.CLOSE_RATE_LIMITED)
+            return
+        if text_data is None:
+            await self._bad_request("Frames must be JSON text, not binary.")
+            return
+        try:
+            command = protocol.parse_client_frame(text_data)
+        except protocol.ProtocolError as exc:
+            await self._bad_request(str(exc))
+            return
+        if isinstance(command, protocol.Ping):
+            await self.send_text(protocol.PONG_FRAME)
+        elif isinstance(command, protocol.Subscribe):
+            await self._subscribe(command)
+        else:
+            await self._unsubscribe(command)
+
+    async def _subscribe(self, command: protocol.Subscribe) -> None:
+        assert self.hub is not None
+        group_id = command.workspace_group
+        already = self.hub.subscription(self, group_id) is not None
+        if (
+            not already
+            and len(self.hub.sinks.get(self, ())) >= MAX_SUBSCRIPTIONS_PER_SOCKET
+        ):
+            await self._bad_request(
+                f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket."
+            )
+            return
+        try:
+            head, horizon = await database_sync_to_async(stream_position_for_member)(
+                user_id=self.user_id, group_id=group_id
+            )
+        except NotFoundError:
+            logger.warning(
+                "user %s refused group %s: not a member", self.user_id, group_id
+            )
+            await self.send_text(
+                protocol.error_frame(
+                    protocol.ERROR_NOT_FOUND, "No such workspace group."
+                )
+            )
+            return
+        if command.since is not None and command.since > head:
+            await self._bad_request(
+                f"'since' {command.since} is ahead of group {group_id}'s "
+                f"latest seq {head}."
+            )
+            return
+        await self.hub.subscribe(
+            self,
+            group_id=group_id,
+            head=head,
+            horizon=horizon,
+            since=command.since,
+            types=command.activity_types,
+        )
+
+    async def _unsubscribe(self, command: protocol.Unsubscribe) -> None:
+        assert self.hub is not None
+        if not await self.hub.unsubscribe(self, command.workspace_group):
+            await self.send_text(
+                protocol.error_frame(
+                    protocol.ERROR_NOT_FOUND, "Not subscribed to that group."
+                )
+            )
+            return
+        await self.send_text(
+            protocol.unsubscribed_frame(command.workspace_group, protocol.REASON_CLIENT)
+        )
+
+    async def _bad_request(self, detail: str) -> None:
+        await self.send_text(protocol.error_frame(protocol.ERROR_BAD_REQUEST, detail))
+
+    # -- the hub's side (consumers.hub.Sink) ---------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        if not self.closed:
+            await self._send_frame({"type": "websocket.send", "text": text})
+
+    def pending_bytes(self) -> int | None:
+        return None
+
+    async def close_with(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.close(code)

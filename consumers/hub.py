@@ -1,0 +1,536 @@
+"""The process's fan-out hub: each group's events arrive once, then go to local sockets.
+
+One hub runs per gateway process. It owns a single channel-layer channel and adds it
+to the layer group of every workspace group that has a local subscriber, so an event
+crosses Redis once per process, not once per socket. Per group, one task puts events
+in seq order, fills gaps from the event log, re-checks access when the group's access
+version moves, and writes the already-rendered frame to each subscribed socket.
+Nothing on that path touches the database or re-encodes JSON.
+
+A poll (every ACCESS_POLL_SECS) is the safety net under the layer: it notices groups
+whose head moved past what was forwarded (a publish lost while Redis was down) and
+access taken away by paths that bypass the ORM signals, within a second either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from activities import selectors as activity_selectors
+from activities.events import STREAM_EVENT, group_name
+from consumers import protocol
+from gateway.conf import gateway_setting
+from iam import selectors as iam_selectors
+
+logger = logging.getLogger(__name__)
+
+# Events read from the log per query while replaying or repairing a gap.
+REPLAY_BATCH = 500
+# Pause after a failed read of the channel layer, doubling up to the maximum.
+LAYER_RETRY_SECS = 0.2
+LAYER_RETRY_MAX_SECS = 5.0
+
+
+class Sink(Protocol):
+    """What the hub needs of a socket."""
+
+    user_id: int
+    credential: tuple[str, str]
+
+    async def send_text(self, text: str) -> None: ...
+
+    def pending_bytes(self) -> int | None: ...
+
+    async def close_with(self, code: int) -> None: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One socket's subscription to one group, and how far it has been served."""
+
+    sink: Sink
+    group_id: int
+    cursor: int
+    horizon: int
+    types: frozenset[int] | None = None
+    catching_up: bool = False
+    buffer: deque[tuple[int, str, int, str]] = field(default_factory=deque)
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class GroupFeed:
+    """The hub's state for one workspace group with local subscribers."""
+
+    group_id: int
+    last_seq: int
+    access_version: int
+    subs: set[Subscription] = field(default_factory=set)
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+    polled_head: int = 0
+
+
+_REPAIR = "hub.repair"
+_RECHECK = "hub.recheck"
+_STOP = "hub.stop"
+
+
+class Hub:
+    """Routes every event of the process's subscribed groups to their sockets."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[int, GroupFeed] = {}
+        self.sinks: dict[Sink, set[Subscription]] = {}
+        self.channel_name = ""
+        self._started = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._feed_lock = asyncio.Lock()
+        self._closing = False
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        layer = get_channel_layer()
+        if layer is not None:
+            self.channel_name = await layer.new_channel("hub.")
+            self._tasks.append(asyncio.create_task(self._receive_loop(layer)))
+        self._tasks.append(asyncio.create_task(self._poll_loop()))
+
+    async def stop(self, close_code: int = protocol.CLOSE_SERVICE_RESTART) -> None:
+        """Close every socket with `close_code` and stop the hub's tasks."""
+        self._closing = True
+        await asyncio.gather(
+            *(sink.close_with(close_code) for sink in list(self.sinks)),
+            return_exceptions=True,
+        )
+        for task in self._tasks + [f.task for f in self.feeds.values() if f.task]:
+            task.cancel()
+
+    # -- sockets -----------------------------------------------------------------
+
+    def attach(self, sink: Sink) -> None:
+        self.sinks.setdefault(sink, set())
+
+    async def detach(self, sink: Sink) -> None:
+        for sub in list(self.sinks.pop(sink, ())):
+            await self._drop(sub)
+
+    def subscription(self, sink: Sink, group_id: int) -> Subscription | None:
+        for sub in self.sinks.get(sink, ()):
+            if sub.group_id == group_id:
+                return sub
+        return None
+
+    async def subscribe(
+        self,
+        sink: Sink,
+        *,
+        group_id: int,
+        head: int,
+        horizon: int,
+        since: int | None,
+        types: frozenset[int] | None,
+    ) -> None:
+        """Start serving `group_id` to `sink` after seq `since` (or from `head`).
+
+        The caller has checked membership and sent nothing yet; this sends the
+        `subscribed` frame, then the replay (or a `reset`), then live events.
+        """
+        old = self.subscription(sink, group_id)
+        if old is not None:
+            await self._drop(old)
+        feed = await self._feed(group_id, head)
+        start = head if since is None else since
+        sub = Subscription(
+            sink=sink, group_id=group_id, cursor=start, horizon=horizon, types=types
+        )
+        await sink.send_text(protocol.subscribed_frame(group_id, head))
+        if start < horizon:
+            # Events before the user joined are not theirs to receive.
+            await sink.send_text(protocol.reset_frame(group_id, head))
+            sub.cursor = head
+        feed.subs.add(sub)
+        self.sinks.setdefault(sink, set()).add(sub)
+        if sub.cursor < max(head, feed.last_seq):
+            self._catch_up(sub)
+        logger.debug(
+            "sink %s subscribed to group %s from %s", id(sink), group_id, start
+        )
+
+    async def unsubscribe(self, sink: Sink, group_id: int) -> bool:
+        sub = self.subscription(sink, group_id)
+        if sub is None:
+            return False
+        await self._drop(sub)
+        return True
+
+    # -- feeds -------------------------------------------------------------------
+
+    async def _feed(self, group_id: int, head: int) -> GroupFeed:
+        async with self._feed_lock:
+            feed = self.feeds.get(group_id)
+            if feed is not None:
+                return feed
+            heads = await database_sync_to_async(activity_selectors.group_heads)(
+                group_ids=[group_id]
+            )
+            _, version = heads.get(group_id, (head, 0))
+            feed = GroupFeed(group_id=group_id, last_seq=head, access_version=version)
+            feed.polled_head = head
+            self.feeds[group_id] = feed
+            feed.task = asyncio.create_task(self._run_feed(feed))
+            layer = get_channel_layer()
+            if layer is not None:
+                try:
+                    await layer.group_add(group_name(group_id), self.channel_name)
+                except Exception:
+                    # The poll serves the feed from the log until the layer answers.
+                    logger.exception("could not join layer group of %s", group_id)
+            return feed
+
+    async def _drop(self, sub: Subscription) -> None:
+        sub.closed = True
+        self.sinks.get(sub.sink, set()).discard(sub)
+        feed = self.feeds.get(sub.group_id)
+        if feed is None:
+            return
+        feed.subs.discard(sub)
+        if not feed.subs:
+            await self._retire(feed)
+
+    async def _retire(self, feed: GroupFeed) -> None:
+        async with self._feed_lock:
+            if feed.subs or self.feeds.get(feed.group_id) is not feed:
+                return
+            del self.feeds[feed.group_id]
+            feed.queue.put_nowait({"type": _STOP})
+            layer = get_channel_layer()
+            if layer is not None:
+                try:
+                    await layer.group_discard(
+                        group_name(feed.group_id), self.channel_name
+                    )
+                except Exception:
+                    logger.warning("could not leave layer group of %s", feed.group_id)
+
+    async def _receive_loop(self, layer: Any) -> None:
+        delay = LAYER_RETRY_SECS
+        while True:
+            try:
+                message = await layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("channel layer read failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, LAYER_RETRY_MAX_SECS)
+                continue
+            delay = LAYER_RETRY_SECS
+            if message.get("type") != STREAM_EVENT:
+                continue
+            feed = self.feeds.get(message["group"])
+            if feed is not None:
+                feed.queue.put_nowait(message)
+
+    async def _run_feed(self, feed: GroupFeed) -> None:
+        while True:
+            message = await feed.queue.get()
+            kind = message["type"]
+            try:
+                if kind == _STOP:
+                    return
+                if kind == _RECHECK:
+                    await self._recheck(feed, message["access"])
+                elif kind == _REPAIR:
+                    await self._repair(feed, up_to=message["seq"])
+                else:
+                    await self._forward(feed, message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A failed read of the log leaves the gap for the next poll to repair.
+                logger.exception("group %s feed step %s failed", feed.group_id, kind)
+
+    async def _forward(self, feed: GroupFeed, message: dict[str, Any]) -> None:
+        seq = message["seq"]
+        if seq <= feed.last_seq:
+            return
+        if seq > feed.last_seq + 1:
+            await self._repair(feed, up_to=seq - 1)
+            if seq <= feed.last_seq:
+                return
+        if message["access"] > feed.access_version:
+            await self._recheck(feed, message["access"])
+        await self._fan_out(
+            feed, seq, message["kind"], message["activity_type"], message["frame"]
+        )
+
+    async def _repair(self, feed: GroupFeed, *, up_to: int) -> None:
+        """Forward the logged events after `feed.last_seq` up to `up_to`."""
+        while feed.last_seq < up_to:
+            events = await database_sync_to_async(activity_selectors.events_after)(
+                group_id=feed.group_id,
+                after_seq=feed.last_seq,
+                up_to=up_to,
+                limit=REPLAY_BATCH,
+            )
+            if not events or events[0].seq != feed.last_seq + 1:
+                # Pruned before we saw it: the subscribers must refetch.
+                logger.warning(
+                    "group %s events %s..%s gone from the log; resetting subscribers",
+                    feed.group_id,
+                    feed.last_seq + 1,
+                    up_to,
+                )
+                feed.last_seq = up_to
+                for sub in list(feed.subs):
+                    sub.cursor = up_to
+                    sub.buffer.clear()
+                    await sub.sink.send_text(protocol.reset_frame(feed.group_id, up_to))
+                return
+            logger.info(
+                "group %s: forwarding %s events from the log after seq %s",
+                feed.group_id,
+                len(events),
+                feed.last_seq,
+            )
+            for event in events:
+                if event.access_version > feed.access_version:
+                    await self._recheck(feed, event.access_version)
+                await self._fan_out(
+                    feed, event.seq, event.kind, event.activity_type, event.frame
+                )
+
+    async def _fan_out(
+        self, feed: GroupFeed, seq: int, kind: str, activity_type: int, frame: str
+    ) -> None:
+        feed.last_seq = seq
+        for sub in tuple(feed.subs):
+            await self._offer(sub, seq, kind, activity_type, frame)
+
+    async def _offer(
+        self, sub: Subscription, seq: int, kind: str, activity_type: int, frame: str
+    ) -> None:
+        if sub.closed or seq <= sub.cursor:
+            return
+        if sub.catching_up or seq != sub.cursor + 1:
+            sub.buffer.append((seq, kind, activity_type, frame))
+            if len(sub.buffer) > gateway_setting("SOCKET_QUEUE_LIMIT"):
+                await self._resync(sub)
+            elif not sub.catching_up:
+                self._catch_up(sub)
+            return
+        sub.cursor = seq
+        if sub.types is not None and activity_type not in sub.types:
+            return
+        await sub.sink.send_text(frame)
+        pending = sub.sink.pending_bytes()
+        if pending is not None and pending > gateway_setting(
+            "SOCKET_BUFFER_LIMIT_BYTES"
+        ):
+            await self._resync(sub)
+
+    async def _resync(self, sub: Subscription) -> None:
+        logger.warning(
+            "user %s fell behind on group %s at seq %s; closing for resync",
+            sub.sink.user_id,
+            sub.group_id,
+            sub.cursor,
+        )
+        await self.detach(sub.sink)
+        await sub.sink.close_with(protocol.CLOSE_RESYNC)
+
+    # -- replay and gap repair per subscription -------------------------------------
+
+    def _catch_up(self, sub: Subscription) -> None:
+        sub.catching_up = True
+        asyncio.create_task(self._run_catch_up(sub))
+
+    async def _run_catch_up(self, sub: Subscription) -> None:
+        try:
+            await self._replay(sub)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("replay of group %s failed", sub.group_id)
+            await self._resync(sub)
+
+    async def _replay(self, sub: Subscription) -> None:
+        while not sub.closed:
+            # Serve the buffer first whenever it continues the cursor.
+            while sub.buffer and sub.buffer[0][0] <= sub.cursor + 1:
+                seq, kind, activity_type, frame = sub.buffer.popleft()
+                if seq == sub.cursor + 1:
+                    sub.cursor = seq
+                    if sub.types is None or activity_type in sub.types:
+                        await sub.sink.send_text(frame)
+            feed = self.feeds.get(sub.group_id)
+            target = (
+                sub.buffer[0][0] - 1 if sub.buffer else (feed.last_seq if feed else 0)
+            )
+            if sub.cursor >= target:
+                sub.catching_up = False
+                return
+            events = await database_sync_to_async(activity_selectors.events_after)(
+                group_id=sub.group_id,
+                after_seq=sub.cursor,
+                up_to=target,
+                limit=REPLAY_BATCH,
+            )
+            if not events or events[0].seq != sub.cursor + 1:
+                head = max(target, feed.last_seq if feed else target)
+                await sub.sink.send_text(protocol.reset_frame(sub.group_id, head))
+                sub.cursor = head
+                continue
+            for event in events:
+                if sub.closed:
+                    return
+                sub.cursor = event.seq
+                if sub.types is None or event.activity_type in sub.types:
+                    await sub.sink.send_text(event.frame)
+
+    # -- access ------------------------------------------------------------------
+
+    async def _recheck(self, feed: GroupFeed, version: int) -> None:
+        """Drop the subscribers who lost access, before anything newer goes out."""
+        feed.access_version = max(feed.access_version, version)
+        subs = list(feed.subs)
+        if not subs:
+            return
+        verdict = await database_sync_to_async(_access_verdict)(
+            [(s.sink.user_id, s.group_id) for s in subs],
+            {s.sink: s.sink.credential for s in subs},
+        )
+        await self._apply_verdict(verdict)
+
+    async def _apply_verdict(self, verdict: _Verdict) -> None:
+        for sink, code in verdict.closed_sinks.items():
+            if sink in self.sinks:
+                logger.info(
+                    "closing socket of user %s with %s: access ended",
+                    sink.user_id,
+                    code,
+                )
+                await self.detach(sink)
+                await sink.close_with(code)
+        for sink, subs in list(self.sinks.items()):
+            for sub in list(subs):
+                if (sink.user_id, sub.group_id) in verdict.revoked_pairs:
+                    logger.info(
+                        "user %s lost access to group %s; ending subscription",
+                        sink.user_id,
+                        sub.group_id,
+                    )
+                    await self._drop(sub)
+                    await sink.send_text(
+                        protocol.unsubscribed_frame(
+                            sub.group_id, protocol.REASON_ACCESS_REVOKED
+                        )
+                    )
+
+    async def _poll_loop(self) -> None:
+        interval = gateway_setting("ACCESS_POLL_SECS")
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub poll failed")
+
+    async def _poll(self) -> None:
+        if not self.sinks:
+            return
+        pairs = [
+            (sink.user_id, sub.group_id)
+            for sink, subs in self.sinks.items()
+            for sub in subs
+        ]
+        credentials = {sink: sink.credential for sink in self.sinks}
+        group_ids = list(self.feeds)
+        verdict, heads = await database_sync_to_async(_poll_reads)(
+            pairs, credentials, group_ids
+        )
+        await self._apply_verdict(verdict)
+        for group_id, (head, version) in heads.items():
+            feed = self.feeds.get(group_id)
+            if feed is None:
+                continue
+            if version > feed.access_version:
+                feed.queue.put_nowait({"type": _RECHECK, "access": version})
+            # Behind a head already seen one poll ago: that publish is not coming.
+            if feed.last_seq < feed.polled_head:
+                feed.queue.put_nowait({"type": _REPAIR, "seq": feed.polled_head})
+            feed.polled_head = head
+
+
+@dataclass
+class _Verdict:
+    revoked_pairs: set[tuple[int, int]]
+    closed_sinks: dict[Any, int]
+
+
+def _access_verdict(
+    pairs: list[tuple[int, int]], credentials: dict[Any, tuple[str, str]]
+) -> _Verdict:
+    valid = iam_selectors.memberships_still_valid(pairs=pairs)
+    user_ids = {sink.user_id for sink in credentials}
+    active = iam_selectors.active_user_ids(user_ids=user_ids)
+    tokens = iam_selectors.live_token_keys(
+        keys=[key for kind, key in credentials.values() if kind == "token"]
+    )
+    sessions = iam_selectors.live_session_keys(
+        keys=[key for kind, key in credentials.values() if kind == "session"]
+    )
+    closed: dict[Any, int] = {}
+    for sink, (kind, key) in credentials.items():
+        if sink.user_id not in active:
+            closed[sink] = protocol.CLOSE_FORBIDDEN
+        elif (kind == "token" and key not in tokens) or (
+            kind == "session" and key not in sessions
+        ):
+            closed[sink] = protocol.CLOSE_UNAUTHENTICATED
+    revoked = {pair for pair in pairs if pair not in valid}
+    return _Verdict(revoked_pairs=revoked, closed_sinks=closed)
+
+
+def _poll_reads(
+    pairs: list[tuple[int, int]],
+    credentials: dict[Any, tuple[str, str]],
+    group_ids: list[int],
+) -> tuple[_Verdict, dict[int, tuple[int, int]]]:
+    return (
+        _access_verdict(pairs, credentials),
+        activity_selectors.group_heads(group_ids=group_ids),
+    )
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+async def get_hub() -> Hub:
+    """The hub of the running event loop (one per gateway process), started."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for stale in [lp for lp in _hubs if lp.is_closed()]:
+            del _hubs[stale]
+        hub = _hubs[loop] = Hub()
+    await hub.start()
+    return hub
+
+
+def running_hubs() -> list[Hub]:
+    return list(_hubs.values())

@@ -1,0 +1,58 @@
+"""Which pages may open a socket: the handshake's Origin against the allowed hosts.
+
+A browser always names the page's origin, and a page of another site must not ride
+on the user's session cookie, so a named origin must be one of ours. A program sends
+no Origin; it is let in only with a token, because a cookie alone proves nothing
+about where the handshake came from.
+"""
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http.request import validate_host
+
+from gateway.conf import gateway_setting
+
+logger = logging.getLogger(__name__)
+
+
+def _origin(scope: dict[str, Any]) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"origin":
+            return value.decode("latin-1")
+    return None
+
+
+def origin_allowed(origin: str | None, *, has_token: bool) -> bool:
+    """Whether a handshake with this Origin header (None: absent) may proceed."""
+    if origin is None:
+        return has_token
+    explicit = gateway_setting("WS_ALLOWED_ORIGINS")
+    if origin in explicit:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return False
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return validate_host(host, settings.ALLOWED_HOSTS)
+
+
+class OriginGuard:
+    """Refuses (HTTP 403 at the handshake) a socket whose origin is not allowed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] == "websocket":
+            credential = scope.get("credential")
+            has_token = bool(credential and credential[0] == "token")
+            origin = _origin(scope)
+            if not origin_allowed(origin, has_token=has_token):
+                logger.warning("socket refused: origin %r not allowed", origin)
+                await receive()  # the websocket.connect message
+                await send({"type": "websocket.close", "code": 403})
+                return None
+        return await self.inner(scope, receive, send)

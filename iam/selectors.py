@@ -1,0 +1,72 @@
+"""Reads about users and groups: who belongs where, who may see or edit."""
+
+from collections.abc import Iterable
+
+from django.contrib.sessions.models import Session
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from iam.models import IAMUser, Membership, WorkspaceGroup
+
+
+def user_group_ids(*, user: IAMUser) -> set[int]:
+    """Ids of the workspace groups the user is a member of."""
+    return set(Membership.objects.filter(user=user).values_list("group_id", flat=True))
+
+
+def user_admin_group_ids(*, user: IAMUser) -> set[int]:
+    """Ids of the workspace groups the user administers."""
+    return set(
+        Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values_list(
+            "group_id", flat=True
+        )
+    )
+
+
+def workspace_group_list(*, user: IAMUser) -> QuerySet[WorkspaceGroup]:
+    """The caller's groups, with their role in each."""
+    return WorkspaceGroup.objects.filter(memberships__user=user).order_by("id")
+
+
+def group_is_member(*, user_id: int, group_id: int) -> bool:
+    """Whether the user belongs to the group (the only way to read its stream)."""
+    return Membership.objects.filter(user_id=user_id, group_id=group_id).exists()
+
+
+def memberships_still_valid(
+    *, pairs: Iterable[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Of the given (user id, group id) pairs, those whose membership still exists."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    user_ids = {user_id for user_id, _ in pairs}
+    group_ids = {group_id for _, group_id in pairs}
+    rows = Membership.objects.filter(
+        user_id__in=user_ids, group_id__in=group_ids, user__is_active=True
+    ).values_list("user_id", "group_id")
+    return pairs & set(rows)
+
+
+def active_user_ids(*, user_ids: Iterable[int]) -> set[int]:
+    """Of the given users, those that exist and are active."""
+    return set(
+        IAMUser.objects.filter(pk__in=set(user_ids), is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def live_token_keys(*, keys: Iterable[str]) -> set[str]:
+    """Of the given API token keys, those that still exist."""
+    return set(Token.objects.filter(key__in=set(keys)).values_list("key", flat=True))
+
+
+def live_session_keys(*, keys: Iterable[str]) -> set[str]:
+    """Of the given session keys, those that still exist and have not expired."""
+    return set(
+        Session.objects.filter(
+            session_key__in=set(keys), expire_date__gt=timezone.now()
+        ).values_list("session_key", flat=True)
+    )

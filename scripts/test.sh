@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test suite twice: on the embedded default (SQLite, in-memory layer) and
+# on PostgreSQL + Redis, the scaled configuration. The end-to-end suites start their
+# own Daphne processes on PostgreSQL + Redis in both passes' place, so they run once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/gateway}"
+REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+mkdir -p var test-artifacts
+
+$BIN/ruff check .
+
+echo "== embedded: SQLite + in-memory channel layer =="
+env -u DATABASE_URL -u REDIS_URL $BIN/pytest -q -m "not e2e and not browser" "$@"
+
+echo "== scaled: PostgreSQL + Redis, unit and API suites =="
+DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" $BIN/pytest -q -m "not e2e and not browser" "$@"
+
+echo "== end to end: real Daphne processes on PostgreSQL + Redis, headless Chromium =="
+TEST_DATABASE_URL="$PG_URL" TEST_REDIS_URL="$REDIS" $BIN/pytest -q -m "e2e or browser" "$@"
