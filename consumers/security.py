@@ -2,8 +2,10 @@
 
 A browser always names the page's origin, and a page of another site must not ride
 on the user's session cookie, so a named origin must be one of ours. A program sends
-no Origin; it is let in only with a token, because a cookie alone proves nothing
-about where the handshake came from.
+no Origin; it is let in with a token, and refused with a session cookie, because a
+cookie alone proves nothing about where the handshake came from. A handshake with
+neither passes through, so the consumer can close it with 4401, which a client can
+read, rather than a bare handshake refusal.
 """
 
 import logging
@@ -25,10 +27,13 @@ def _origin(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def origin_allowed(origin: str | None, *, has_token: bool) -> bool:
-    """Whether a handshake with this Origin header (None: absent) may proceed."""
+def origin_allowed(origin: str | None, *, by_session: bool) -> bool:
+    """Whether a handshake with this Origin header (None: absent) may proceed.
+
+    `by_session` says the handshake authenticated with the session cookie.
+    """
     if origin is None:
-        return has_token
+        return not by_session
     explicit = gateway_setting("WS_ALLOWED_ORIGINS")
     if origin in explicit:
         return True
@@ -48,9 +53,9 @@ class OriginGuard:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if scope["type"] == "websocket":
             credential = scope.get("credential")
-            has_token = bool(credential and credential[0] == "token")
+            by_session = bool(credential and credential[0] == "session")
             origin = _origin(scope)
-            if not origin_allowed(origin, has_token=has_token):
+            if not origin_allowed(origin, by_session=by_session):
                 logger.warning("socket refused: origin %r not allowed", origin)
                 await receive()  # the websocket.connect message
                 await send({"type": "websocket.close", "code": 403})
