@@ -15,7 +15,11 @@ from activities.exceptions import NotFoundError
 from activities.selectors import stream_position_for_member
 from consumers import protocol
 from consumers.hub import Hub, get_hub
-from consumers.transport import innermost_send, pending_bytes_probe
+from consumers.transport import (
+    innermost_send,
+    pending_bytes_probe,
+    protocol_close_probe,
+)
 from gateway.conf import gateway_setting
 
 logger = logging.getLogger(__name__)
@@ -72,6 +76,7 @@ class ActivityConsumer(AsyncWebsocketConsumer):
         )
         self._send_frame = innermost_send(self.base_send)
         self.pending_bytes = pending_bytes_probe(self._send_frame)  # type: ignore[method-assign]
+        self._close_frame = protocol_close_probe(self._send_frame)
         self.hub = await get_hub()
         self.hub.attach(self)
         logger.info("socket open: user %s by %s", self.user_id, credential[0])
@@ -191,6 +196,12 @@ class ActivityConsumer(AsyncWebsocketConsumer):
         return None
 
     async def close_with(self, code: int) -> None:
-        if not self.closed:
-            self.closed = True
-            await self.close(code)
+        if self.closed:
+            return
+        self.closed = True
+        # 1000 and 3000-4999 go through ASGI; the RFC's own codes (1009, 1012) need
+        # the server's close frame when it has one.
+        reserved = code != 1000 and not 3000 <= code <= 4999
+        if reserved and getattr(self, "_close_frame", None) and self._close_frame(code):
+            return
+        await self.close(code)

@@ -42,3 +42,21 @@ def pending_bytes_probe(send: Send) -> Callable[[], int | None]:
             return None
 
     return pending
+
+
+def protocol_close_probe(send: Send) -> Callable[[int], bool]:
+    """A function that closes the socket with any code, or returns False if it cannot.
+
+    Autobahn (under Daphne) refuses to send the RFC's own codes such as 1009 and
+    1012 through the ASGI close message; its lower-level close frame accepts them.
+    """
+    protocol = send.args[0] if isinstance(send, partial) and send.args else None
+    close_frame = getattr(protocol, "sendCloseFrame", None)
+    if close_frame is None:
+        return lambda code: False
+
+    def close(code: int) -> bool:
+        close_frame(code=code, isReply=False)
+        return True
+
+    return close

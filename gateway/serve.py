@@ -30,7 +30,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 def daphne_command(fd: int) -> list[str]:
     return [
-        sys.executable, "-m", "daphne",
+        sys.executable, "-m", "gateway.worker",
         "--fd", str(fd),
         "--ping-interval", str(PING_INTERVAL_SECS),
         "--ping-timeout", str(PING_TIMEOUT_SECS),
