@@ -58,13 +58,26 @@ class Ping:
 ClientFrame = Subscribe | Unsubscribe | Ping
 
 
+# Ids and seqs are stored as 64-bit integers; a larger number would reach the
+# database only to overflow there.
+MAX_INTEGER = 2**63 - 1
+
+
+def _is_integer(value: Any) -> bool:
+    # JSON true/false arrive as bool, a subclass of int, and 1.0 as a float equal
+    # to 1: neither is an integer on the wire.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _integer(frame: dict[str, Any], name: str, *, minimum: int) -> int:
     value = frame.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not _is_integer(value):
         raise ProtocolError(f"'{name}' must be an integer.")
     if value < minimum:
         raise ProtocolError(f"'{name}' must be at least {minimum}.")
-    return value
+    if value > MAX_INTEGER:
+        raise ProtocolError(f"'{name}' must be at most {MAX_INTEGER}.")
+    return int(value)
 
 
 def _activity_types(frame: dict[str, Any]) -> frozenset[int] | None:
@@ -75,7 +88,7 @@ def _activity_types(frame: dict[str, Any]) -> frozenset[int] | None:
         raise ProtocolError(
             "'activity_types' must be a non-empty list of activity types."
         )
-    unknown = [v for v in values if isinstance(v, bool) or v not in _ACTIVITY_TYPES]
+    unknown = [v for v in values if not _is_integer(v) or v not in _ACTIVITY_TYPES]
     if unknown:
         raise ProtocolError(f"Unknown activity types: {unknown[:5]!r}.")
     return frozenset(values)
@@ -92,7 +105,8 @@ def parse_client_frame(text: str) -> ClientFrame:
     """Turn one text frame into a command, or raise ProtocolError saying why not."""
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a frame of a few thousand nested brackets.
         raise ProtocolError("Frames must be JSON text.") from None
     if not isinstance(frame, dict):
         raise ProtocolError("A frame must be a JSON object.")
