@@ -9,14 +9,16 @@ is published and replayed.
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
 from activities import events
 from activities.models import ActivityEvent, UserActivity
-from iam.models import WorkspaceGroup
+from iam.models import Membership, WorkspaceGroup
 
 Kind = ActivityEvent.Kind
 
@@ -104,3 +106,61 @@ def change_record(
         )
         for group_id, kind in change_events(before=before, after=FeedPlace.of(activity))
     ]
+
+
+# Rows deleted per statement when pruning, so no single delete holds locks for long
+# while the gateway serves.
+PRUNE_BATCH = 5000
+
+
+def events_prune(*, max_age_secs: float, keep_per_group: int) -> int:
+    """Delete logged events older than `max_age_secs` or beyond the newest
+    `keep_per_group` of their group; return how many were deleted.
+
+    Safe while the gateway serves: a replay that reaches a pruned seq answers
+    `reset`, and the newest event of a group is never deleted, so the head stays
+    readable.
+    """
+    cutoff = timezone.now() - timedelta(seconds=max_age_secs)
+    deleted = 0
+    for group_id, head in WorkspaceGroup.objects.filter(event_seq__gt=0).values_list(
+        "pk", "event_seq"
+    ):
+        floor = head - max(keep_per_group, 1)
+        stale = ActivityEvent.objects.filter(workspace_group_id=group_id, seq__lt=head)
+        stale = stale.filter(models.Q(seq__lte=floor) | models.Q(created_at__lt=cutoff))
+        while True:
+            ids = list(stale.values_list("pk", flat=True)[:PRUNE_BATCH])
+            if not ids:
+                break
+            deleted += ActivityEvent.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a subscriber needs to start reading a group's stream.
+
+    `head` is the latest committed seq, `horizon` the seq at which the user joined
+    (nothing at or before it is theirs to replay), `access_version` the group's
+    access version when membership was confirmed: an event carrying a newer one
+    is held until the subscriber's access is checked again.
+    """
+
+    head: int
+    horizon: int
+    access_version: int
+
+
+def stream_admission(*, user_id: int, group_id: int) -> Admission | None:
+    """The stream position of a group for one of its active members, else None."""
+    row = (
+        Membership.objects.filter(
+            user_id=user_id, group_id=group_id, user__is_active=True
+        )
+        .values_list("group__event_seq", "joined_seq", "group__access_version")
+        .first()
+    )
+    if row is None:
+        return None
+    return Admission(head=row[0], horizon=row[1], access_version=row[2])

@@ -11,8 +11,7 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from activities.exceptions import NotFoundError
-from activities.selectors import stream_position_for_member
+from activities.stream import stream_admission
 from consumers import protocol
 from consumers.hub import Hub, get_hub
 from consumers.transport import (
@@ -141,11 +140,10 @@ class ActivityConsumer(AsyncWebsocketConsumer):
                 f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket."
             )
             return
-        try:
-            head, horizon = await database_sync_to_async(stream_position_for_member)(
-                user_id=self.user_id, group_id=group_id
-            )
-        except NotFoundError:
+        admission = await database_sync_to_async(stream_admission)(
+            user_id=self.user_id, group_id=group_id
+        )
+        if admission is None:
             logger.warning(
                 "user %s refused group %s: not a member", self.user_id, group_id
             )
@@ -155,17 +153,16 @@ class ActivityConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
-        if command.since is not None and command.since > head:
+        if command.since is not None and command.since > admission.head:
             await self._bad_request(
                 f"'since' {command.since} is ahead of group {group_id}'s "
-                f"latest seq {head}."
+                f"latest seq {admission.head}."
             )
             return
         await self.hub.subscribe(
             self,
             group_id=group_id,
-            head=head,
-            horizon=horizon,
+            admission=admission,
             since=command.since,
             types=command.activity_types,
         )

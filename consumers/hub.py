@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 
 from activities import selectors as activity_selectors
 from activities.events import STREAM_EVENT, group_name
+from activities.stream import Admission
 from consumers import protocol
 from gateway.conf import gateway_setting
 from iam import selectors as iam_selectors
@@ -36,6 +37,9 @@ REPLAY_BATCH = 500
 # Pause after a failed read of the channel layer, doubling up to the maximum.
 LAYER_RETRY_SECS = 0.2
 LAYER_RETRY_MAX_SECS = 5.0
+# Layers forget group members after a while (a day by default); re-joining every
+# hour keeps a long-lived feed subscribed without relying on the poll's repair.
+GROUP_REFRESH_SECS = 3600.0
 
 
 class Sink(Protocol):
@@ -51,6 +55,29 @@ class Sink(Protocol):
     async def close_with(self, code: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event as the hub routes it: the frame is already the bytes to send."""
+
+    seq: int
+    activity_type: int
+    access: int
+    frame: str
+
+    @classmethod
+    def of_message(cls, message: dict[str, Any]) -> Event:
+        return cls(
+            message["seq"],
+            message["activity_type"],
+            message["access"],
+            message["frame"],
+        )
+
+    @classmethod
+    def of_log(cls, row: Any) -> Event:
+        return cls(row.seq, row.activity_type, row.access_version, row.frame)
+
+
 @dataclass(eq=False)
 class Subscription:
     """One socket's subscription to one group, and how far it has been served."""
@@ -58,11 +85,14 @@ class Subscription:
     sink: Sink
     group_id: int
     cursor: int
-    horizon: int
+    verified: int
     types: frozenset[int] | None = None
     catching_up: bool = False
-    buffer: deque[tuple[int, str, int, str]] = field(default_factory=deque)
+    buffer: deque[Event] = field(default_factory=deque)
     closed: bool = False
+
+    def wants(self, event: Event) -> bool:
+        return self.types is None or event.activity_type in self.types
 
 
 @dataclass(eq=False)
@@ -71,6 +101,8 @@ class GroupFeed:
 
     group_id: int
     last_seq: int
+    # Every subscriber's access has been confirmed at this version or later; an
+    # event carrying a newer one waits for a re-check.
     access_version: int
     subs: set[Subscription] = field(default_factory=set)
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
@@ -78,6 +110,8 @@ class GroupFeed:
     polled_head: int = 0
 
 
+# Larger than any access version: a feed without subscribers checks nothing.
+_NEVER = 2**63
 _REPAIR = "hub.repair"
 _RECHECK = "hub.recheck"
 _STOP = "hub.stop"
@@ -137,35 +171,43 @@ class Hub:
         sink: Sink,
         *,
         group_id: int,
-        head: int,
-        horizon: int,
+        admission: Admission,
         since: int | None,
         types: frozenset[int] | None,
     ) -> None:
-        """Start serving `group_id` to `sink` after seq `since` (or from `head`).
+        """Start serving `group_id` to `sink` after seq `since` (or from the head).
 
-        The caller has checked membership and sent nothing yet; this sends the
-        `subscribed` frame, then the replay (or a `reset`), then live events.
+        The caller has confirmed membership (`admission`) and sent nothing yet;
+        this sends `subscribed`, then the replay (or `reset`), then live events.
         """
+        if self._closing:
+            await sink.close_with(protocol.CLOSE_SERVICE_RESTART)
+            return
         old = self.subscription(sink, group_id)
         if old is not None:
             await self._drop(old)
+        head = admission.head
         feed = await self._feed(group_id, head)
         start = head if since is None else since
         sub = Subscription(
-            sink=sink, group_id=group_id, cursor=start, horizon=horizon, types=types
+            sink=sink,
+            group_id=group_id,
+            cursor=start,
+            verified=admission.access_version,
+            types=types,
         )
         await sink.send_text(protocol.subscribed_frame(group_id, head))
-        if start < horizon:
+        if start < admission.horizon:
             # Events before the user joined are not theirs to receive.
             await sink.send_text(protocol.reset_frame(group_id, head))
             sub.cursor = head
         feed.subs.add(sub)
+        feed.access_version = min(feed.access_version, sub.verified)
         self.sinks.setdefault(sink, set()).add(sub)
         if sub.cursor < max(head, feed.last_seq):
             self._catch_up(sub)
         logger.debug(
-            "sink %s subscribed to group %s from %s", id(sink), group_id, start
+            "user %s subscribed to group %s from %s", sink.user_id, group_id, start
         )
 
     async def unsubscribe(self, sink: Sink, group_id: int) -> bool:
@@ -182,11 +224,9 @@ class Hub:
             feed = self.feeds.get(group_id)
             if feed is not None:
                 return feed
-            heads = await database_sync_to_async(activity_selectors.group_heads)(
-                group_ids=[group_id]
-            )
-            _, version = heads.get(group_id, (head, 0))
-            feed = GroupFeed(group_id=group_id, last_seq=head, access_version=version)
+            # The version starts at infinity: the first subscriber lowers it to
+            # the version its membership was confirmed at.
+            feed = GroupFeed(group_id=group_id, last_seq=head, access_version=_NEVER)
             feed.polled_head = head
             self.feeds[group_id] = feed
             feed.task = asyncio.create_task(self._run_feed(feed))
@@ -263,30 +303,26 @@ class Hub:
                 logger.exception("group %s feed step %s failed", feed.group_id, kind)
 
     async def _forward(self, feed: GroupFeed, message: dict[str, Any]) -> None:
-        seq = message["seq"]
-        if seq <= feed.last_seq:
+        event = Event.of_message(message)
+        if event.seq <= feed.last_seq:
             return
-        if seq > feed.last_seq + 1:
-            await self._repair(feed, up_to=seq - 1)
-            if seq <= feed.last_seq:
+        if event.seq > feed.last_seq + 1:
+            await self._repair(feed, up_to=event.seq - 1)
+            if event.seq <= feed.last_seq:
                 return
-        if message["access"] > feed.access_version:
-            await self._recheck(feed, message["access"])
-        await self._fan_out(
-            feed, seq, message["kind"], message["activity_type"], message["frame"]
-        )
+        await self._fan_out(feed, event)
 
     async def _repair(self, feed: GroupFeed, *, up_to: int) -> None:
         """Forward the logged events after `feed.last_seq` up to `up_to`."""
         while feed.last_seq < up_to:
-            events = await database_sync_to_async(activity_selectors.events_after)(
+            rows = await database_sync_to_async(activity_selectors.events_after)(
                 group_id=feed.group_id,
                 after_seq=feed.last_seq,
                 up_to=up_to,
                 limit=REPLAY_BATCH,
             )
-            if not events or events[0].seq != feed.last_seq + 1:
-                # Pruned before we saw it: the subscribers must refetch.
+            if not rows or rows[0].seq != feed.last_seq + 1:
+                # Pruned before this process saw it: the subscribers must refetch.
                 logger.warning(
                     "group %s events %s..%s gone from the log; resetting subscribers",
                     feed.group_id,
@@ -302,39 +338,33 @@ class Hub:
             logger.info(
                 "group %s: forwarding %s events from the log after seq %s",
                 feed.group_id,
-                len(events),
+                len(rows),
                 feed.last_seq,
             )
-            for event in events:
-                if event.access_version > feed.access_version:
-                    await self._recheck(feed, event.access_version)
-                await self._fan_out(
-                    feed, event.seq, event.kind, event.activity_type, event.frame
-                )
+            for row in rows:
+                await self._fan_out(feed, Event.of_log(row))
 
-    async def _fan_out(
-        self, feed: GroupFeed, seq: int, kind: str, activity_type: int, frame: str
-    ) -> None:
-        feed.last_seq = seq
+    async def _fan_out(self, feed: GroupFeed, event: Event) -> None:
+        if event.access > feed.access_version:
+            await self._recheck(feed, event.access)
+        feed.last_seq = event.seq
         for sub in tuple(feed.subs):
-            await self._offer(sub, seq, kind, activity_type, frame)
+            await self._offer(sub, event)
 
-    async def _offer(
-        self, sub: Subscription, seq: int, kind: str, activity_type: int, frame: str
-    ) -> None:
-        if sub.closed or seq <= sub.cursor:
+    async def _offer(self, sub: Subscription, event: Event) -> None:
+        if sub.closed or event.seq <= sub.cursor:
             return
-        if sub.catching_up or seq != sub.cursor + 1:
-            sub.buffer.append((seq, kind, activity_type, frame))
+        if sub.catching_up or event.seq != sub.cursor + 1:
+            sub.buffer.append(event)
             if len(sub.buffer) > gateway_setting("SOCKET_QUEUE_LIMIT"):
                 await self._resync(sub)
             elif not sub.catching_up:
                 self._catch_up(sub)
             return
-        sub.cursor = seq
-        if sub.types is not None and activity_type not in sub.types:
+        sub.cursor = event.seq
+        if not sub.wants(event):
             return
-        await sub.sink.send_text(frame)
+        await sub.sink.send_text(event.frame)
         pending = sub.sink.pending_bytes()
         if pending is not None and pending > gateway_setting(
             "SOCKET_BUFFER_LIMIT_BYTES"
@@ -367,52 +397,62 @@ class Hub:
             await self._resync(sub)
 
     async def _replay(self, sub: Subscription) -> None:
+        """Send what the subscription missed, from its buffer or the log, in order."""
         while not sub.closed:
             # Serve the buffer first whenever it continues the cursor.
-            while sub.buffer and sub.buffer[0][0] <= sub.cursor + 1:
-                seq, kind, activity_type, frame = sub.buffer.popleft()
-                if seq == sub.cursor + 1:
-                    sub.cursor = seq
-                    if sub.types is None or activity_type in sub.types:
-                        await sub.sink.send_text(frame)
+            while sub.buffer and sub.buffer[0].seq <= sub.cursor + 1:
+                event = sub.buffer.popleft()
+                if event.seq == sub.cursor + 1 and not await self._send_one(sub, event):
+                    return
             feed = self.feeds.get(sub.group_id)
-            target = (
-                sub.buffer[0][0] - 1 if sub.buffer else (feed.last_seq if feed else 0)
-            )
+            last = feed.last_seq if feed is not None else sub.cursor
+            target = sub.buffer[0].seq - 1 if sub.buffer else last
             if sub.cursor >= target:
                 sub.catching_up = False
                 return
-            events = await database_sync_to_async(activity_selectors.events_after)(
+            rows = await database_sync_to_async(activity_selectors.events_after)(
                 group_id=sub.group_id,
                 after_seq=sub.cursor,
                 up_to=target,
                 limit=REPLAY_BATCH,
             )
-            if not events or events[0].seq != sub.cursor + 1:
-                head = max(target, feed.last_seq if feed else target)
+            if not rows or rows[0].seq != sub.cursor + 1:
+                head = max(target, last)
                 await sub.sink.send_text(protocol.reset_frame(sub.group_id, head))
                 sub.cursor = head
                 continue
-            for event in events:
-                if sub.closed:
+            for row in rows:
+                if not await self._send_one(sub, Event.of_log(row)):
                     return
-                sub.cursor = event.seq
-                if sub.types is None or event.activity_type in sub.types:
-                    await sub.sink.send_text(event.frame)
+
+    async def _send_one(self, sub: Subscription, event: Event) -> bool:
+        """Send one replayed event if access still holds; False once the sub is gone."""
+        if event.access > sub.verified:
+            feed = self.feeds.get(sub.group_id)
+            if feed is None:
+                return False
+            await self._recheck(feed, event.access)
+        if sub.closed:
+            return False
+        sub.cursor = event.seq
+        if sub.wants(event):
+            await sub.sink.send_text(event.frame)
+        return True
 
     # -- access ------------------------------------------------------------------
 
     async def _recheck(self, feed: GroupFeed, version: int) -> None:
         """Drop the subscribers who lost access, before anything newer goes out."""
-        feed.access_version = max(feed.access_version, version)
         subs = list(feed.subs)
-        if not subs:
-            return
-        verdict = await database_sync_to_async(_access_verdict)(
-            [(s.sink.user_id, s.group_id) for s in subs],
-            {s.sink: s.sink.credential for s in subs},
-        )
-        await self._apply_verdict(verdict)
+        if subs:
+            verdict = await database_sync_to_async(_access_verdict)(
+                [(s.sink.user_id, s.group_id) for s in subs],
+                {s.sink: s.sink.credential for s in subs},
+            )
+            await self._apply_verdict(verdict)
+        for sub in feed.subs:
+            sub.verified = max(sub.verified, version)
+        feed.access_version = min((sub.verified for sub in feed.subs), default=_NEVER)
 
     async def _apply_verdict(self, verdict: _Verdict) -> None:
         for sink, code in verdict.closed_sinks.items():
@@ -441,10 +481,15 @@ class Hub:
 
     async def _poll_loop(self) -> None:
         interval = gateway_setting("ACCESS_POLL_SECS")
+        refreshed = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(interval)
             try:
                 await self._poll()
+                now = asyncio.get_running_loop().time()
+                if now - refreshed > GROUP_REFRESH_SECS:
+                    refreshed = now
+                    await self._refresh_groups()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -474,6 +519,13 @@ class Hub:
             if feed.last_seq < feed.polled_head:
                 feed.queue.put_nowait({"type": _REPAIR, "seq": feed.polled_head})
             feed.polled_head = head
+
+    async def _refresh_groups(self) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for group_id in list(self.feeds):
+            await layer.group_add(group_name(group_id), self.channel_name)
 
 
 @dataclass
