@@ -72,9 +72,13 @@ def e2e_redis() -> str:
 
 
 @pytest.fixture(scope="session")
-def provision(e2e_database: str) -> Provisioner:
+def provision(e2e_database: str) -> Iterator[Provisioner]:
     """Call with users=[names] and groups=[{name, admins, members}]; gives a World."""
-    return Provisioner(e2e_database)
+    provisioner = Provisioner(e2e_database)
+    try:
+        yield provisioner
+    finally:
+        provisioner.stop()
 
 
 @pytest.fixture(scope="session")

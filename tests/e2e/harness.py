@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -179,12 +180,60 @@ class World:
 class Provisioner:
     """Makes users (with tokens) and shared groups in the gateway's database.
 
-    Names are the test's own; usernames get a random suffix, so tests sharing one
-    database never collide.
+    One `tests.e2e.provision` process serves every call of a session. Names are the
+    test's own; usernames get a random suffix, so tests sharing a database never
+    collide.
     """
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
+        self.log_path = ARTIFACTS / "provision.log"
+        self.process: subprocess.Popen[str] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.provision"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            cwd=REPO_ROOT,
+            env=child_env(DATABASE_URL=self.database_url, LOG_LEVEL="WARNING"),
+        )
+
+    def stop(self) -> None:
+        if self.process is not None:
+            assert self.process.stdin is not None and self.process.stdout is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(STOP_TIMEOUT_SECS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT_SECS)
+            self.process.stdout.close()
+            self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _ask(self, spec: dict[str, Any]) -> dict[str, Any]:
+        if self.process is None:
+            self.start()
+        assert self.process is not None
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(spec) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], COMMAND_TIMEOUT_SECS)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError(f"provisioning gave no answer; see {self.log_path}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"provisioning failed:\n{answer['error']}")
+        return dict(answer["ok"])
 
     def __call__(
         self,
@@ -194,30 +243,19 @@ class Provisioner:
     ) -> World:
         suffix = uuid.uuid4().hex[:8]
         real = {name: f"{name}-{suffix}" for name in users}
-        spec = {
-            "users": list(real.values()),
-            "groups": [
-                {
-                    "name": f"{group['name']}-{suffix}",
-                    "admins": [real[n] for n in group.get("admins", [])],
-                    "members": [real[n] for n in group.get("members", [])],
-                }
-                for group in groups
-            ],
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.e2e.provision"],
-            input=json.dumps(spec),
-            capture_output=True,
-            text=True,
-            cwd=REPO_ROOT,
-            env=child_env(DATABASE_URL=self.database_url, LOG_LEVEL="WARNING"),
-            timeout=COMMAND_TIMEOUT_SECS,
-            check=False,
+        made = self._ask(
+            {
+                "users": list(real.values()),
+                "groups": [
+                    {
+                        "name": f"{group['name']}-{suffix}",
+                        "admins": [real[n] for n in group.get("admins", [])],
+                        "members": [real[n] for n in group.get("members", [])],
+                    }
+                    for group in groups
+                ],
+            }
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"provisioning failed:\n{done.stderr[-4000:]}")
-        made = json.loads(done.stdout)
         return World(
             users={
                 name: User(name=name, username=real[name], **made["users"][real[name]])
