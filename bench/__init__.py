@@ -1,0 +1,1 @@
+"""Load generator and peer baselines for the activity gateway (see bench/README.md)."""
