@@ -21,6 +21,7 @@ from tests.e2e.harness import (
     RedisServer,
     database_create,
     database_drop,
+    group_ids_start_at,
     migrate,
     postgres_answers,
     redis_answers,
@@ -53,6 +54,7 @@ def e2e_database() -> Iterator[str]:
     url = database_create(server, name)
     try:
         migrate(url, ARTIFACTS / "migrate.log")
+        group_ids_start_at(url, (os.getpid() % 1_000_000 + 1) * 1_000_000)
         yield url
     finally:
         database_drop(server, name)

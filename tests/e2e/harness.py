@@ -139,6 +139,21 @@ def migrate(database_url: str, log_path: Path) -> None:
         raise RuntimeError(f"migrate failed; see {log_path}")
 
 
+def group_ids_start_at(database_url: str, first: int) -> None:
+    """Make the next workspace group ids start at `first`.
+
+    Redis pub/sub channels are shared by every DB index of a server, so a gateway
+    run by another suite on the same server publishes to the same channel names for
+    the same group ids. Ids far from theirs keep the two from hearing each other.
+    """
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('iam_workspacegroup', 'id'), %s,"
+            " false)",
+            (first,),
+        )
+
+
 def event_log(database_url: str, group_id: int) -> list[tuple[int, str, int]]:
     """(seq, kind, activity id) of every logged event of the group, in seq order."""
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:

@@ -7,6 +7,7 @@ import pytest
 from tests.e2e.harness import (
     Gateway,
     Provisioner,
+    Socket,
     api_for,
     event_frame,
     open_socket,
@@ -16,6 +17,10 @@ pytestmark = pytest.mark.e2e
 
 # Long enough for a stray event to cross Redis and a worker; short enough to repeat.
 QUIET_SECS = 1.0
+
+
+async def _quiet(*sockets: Socket) -> None:
+    await asyncio.gather(*(sock.expect_nothing(QUIET_SECS) for sock in sockets))
 
 
 async def test_edit_reaches_member_socket_only(
@@ -48,20 +53,17 @@ async def test_edit_reaches_member_socket_only(
         assert refused["code"] == "not_found"
         assert set(refused) == {"type", "code", "detail"}
 
-        async def quiet(*sockets: object) -> None:
-            await asyncio.gather(*(s.expect_nothing(QUIET_SECS) for s in sockets))  # type: ignore[attr-defined]
-
         # Create.
         created = await api_a.create(text="first", workspace_group=g1)
         assert created["workspace_group"] == g1
         assert await sa.recv() == event_frame("created", g1, seq_a + 1, created)
-        await quiet(sa, sb, sc)
+        await _quiet(sa, sb, sc)
 
         # Edit.
         updated = await api_a.patch(created["id"], text="first, edited")
         assert updated["text"] == "first, edited"
         assert await sa.recv() == event_frame("updated", g1, seq_a + 2, updated)
-        await quiet(sa, sb, sc)
+        await _quiet(sa, sb, sc)
 
         # Move from g1 to g2 by an admin of both: g1 loses it, g2 gains it.
         second = await api_a.create(text="second", workspace_group=g1)
@@ -70,7 +72,7 @@ async def test_edit_reaches_member_socket_only(
         assert moved["workspace_group"] == g2
         assert await sa.recv() == event_frame("removed", g1, seq_a + 4, moved)
         assert await sb.recv() == event_frame("created", g2, seq_b + 1, moved)
-        await quiet(sa, sb, sc)
+        await _quiet(sa, sb, sc)
 
         # Soft delete: the event carries the row as a GET reads it afterwards.
         await api_a.delete(created["id"])
@@ -79,4 +81,4 @@ async def test_edit_reaches_member_socket_only(
         assert deleted["is_active"] is False
         assert deleted["deleted_by"] == a.username
         assert removed == event_frame("removed", g1, seq_a + 5, deleted)
-        await quiet(sa, sb, sc)
+        await _quiet(sa, sb, sc)

@@ -1,5 +1,7 @@
 """Redis going away under a live gateway: writes still commit, sockets miss nothing."""
 
+from typing import Any
+
 import pytest
 
 from tests.e2e.conftest import GatewayFactory
@@ -19,7 +21,9 @@ pytestmark = pytest.mark.e2e
 CATCH_UP_SECS = 10.0
 
 
-async def _edits(api: Api, group: int, count: int, label: str) -> list[tuple]:
+async def _edits(
+    api: Api, group: int, count: int, label: str
+) -> list[tuple[str, dict[str, Any]]]:
     """`count` writes (a create, then edits of it), each asserting its status."""
     made = [("created", await api.create(text=f"{label} 0", workspace_group=group))]
     for n in range(1, count):

@@ -5,6 +5,7 @@ import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -58,7 +59,9 @@ async def sockets_on_every_worker(
         yield opened
 
 
-async def _edit(api: Api, group: int, n: int, previous: dict | None) -> tuple:
+async def _edit(
+    api: Api, group: int, n: int, previous: dict[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
     if previous is None or n % 2 == 0:
         return "created", await api.create(text=f"edit {n}", workspace_group=group)
     return "updated", await api.patch(previous["id"], text=f"edit {n}")
