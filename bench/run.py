@@ -115,10 +115,10 @@ class Plan:
                 sessions={},
                 rate_secs=3,
                 many_rate=10,
-                flat_secs=4,
+                flat_secs=3,
                 flat_repeats=1,
                 writers=4,
-                drain_secs=8,
+                drain_secs=6,
             )
         else:
             sizes, groups = [100, 1000], 50
