@@ -7,6 +7,7 @@ what the client sends (subscribe, unsubscribe, ping) and the socket's lifetime.
 
 import logging
 import time
+from collections.abc import Callable
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -15,8 +16,8 @@ from activities.stream import stream_admission
 from consumers import protocol
 from consumers.hub import Hub, get_hub
 from consumers.transport import (
+    frame_writer_probe,
     innermost_send,
-    pending_bytes_probe,
     protocol_close_probe,
 )
 from gateway.conf import gateway_setting
@@ -59,6 +60,7 @@ class ActivityConsumer(AsyncWebsocketConsumer):
     credential: tuple[str, str]
     hub: Hub | None = None
     closed = False
+    fast_write: Callable[[bytes], int] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -74,7 +76,7 @@ class ActivityConsumer(AsyncWebsocketConsumer):
             gateway_setting("WS_RATE_PER_SEC"), gateway_setting("WS_RATE_BURST")
         )
         self._send_frame = innermost_send(self.base_send)
-        self.pending_bytes = pending_bytes_probe(self._send_frame)  # type: ignore[method-assign]
+        self.fast_write = frame_writer_probe(self._send_frame)
         self._close_frame = protocol_close_probe(self._send_frame)
         self.hub = await get_hub()
         self.hub.attach(self)
@@ -188,9 +190,6 @@ class ActivityConsumer(AsyncWebsocketConsumer):
     async def send_text(self, text: str) -> None:
         if not self.closed:
             await self._send_frame({"type": "websocket.send", "text": text})
-
-    def pending_bytes(self) -> int | None:
-        return None
 
     async def close_with(self, code: int) -> None:
         if self.closed:

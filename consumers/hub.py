@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from activities import selectors as activity_selectors
 from activities.events import STREAM_EVENT, group_name
 from activities.stream import Admission
 from consumers import protocol
+from consumers.transport import text_frame
 from gateway.conf import gateway_setting
 from iam import selectors as iam_selectors
 
@@ -47,22 +49,33 @@ class Sink(Protocol):
 
     user_id: int
     credential: tuple[str, str]
+    # Writes a pre-built frame and returns the bytes queued for the peer (-1: the
+    # socket is closing); None where the server offers no such shortcut.
+    fast_write: Callable[[bytes], int] | None
 
     async def send_text(self, text: str) -> None: ...
-
-    def pending_bytes(self) -> int | None: ...
 
     async def close_with(self, code: int) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    """One event as the hub routes it: the frame is already the bytes to send."""
+    """One event as the hub routes it: the frame is already the text to send."""
 
-    seq: int
-    activity_type: int
-    access: int
-    frame: str
+    __slots__ = ("seq", "activity_type", "access", "frame", "_wire")
+
+    def __init__(self, seq: int, activity_type: int, access: int, frame: str) -> None:
+        self.seq = seq
+        self.activity_type = activity_type
+        self.access = access
+        self.frame = frame
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        """The whole WebSocket frame, encoded once for every socket of the process."""
+        if self._wire is None:
+            self._wire = text_frame(self.frame.encode())
+        return self._wire
 
     @classmethod
     def of_message(cls, message: dict[str, Any]) -> Event:
@@ -128,6 +141,8 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._feed_lock = asyncio.Lock()
         self._closing = False
+        self._queue_limit: int = gateway_setting("SOCKET_QUEUE_LIMIT")
+        self._buffer_limit: int = gateway_setting("SOCKET_BUFFER_LIMIT_BYTES")
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -347,28 +362,37 @@ class Hub:
     async def _fan_out(self, feed: GroupFeed, event: Event) -> None:
         if event.access > feed.access_version:
             await self._recheck(feed, event.access)
-        feed.last_seq = event.seq
+        feed.last_seq = seq = event.seq
+        limit = self._buffer_limit
+        # The hot loop: per socket, a few comparisons and one write of shared bytes.
         for sub in tuple(feed.subs):
-            await self._offer(sub, event)
-
-    async def _offer(self, sub: Subscription, event: Event) -> None:
-        if sub.closed or event.seq <= sub.cursor:
-            return
-        if sub.catching_up or event.seq != sub.cursor + 1:
-            sub.buffer.append(event)
-            if len(sub.buffer) > gateway_setting("SOCKET_QUEUE_LIMIT"):
+            if sub.closed or seq <= sub.cursor:
+                continue
+            if sub.catching_up or seq != sub.cursor + 1:
+                await self._hold(sub, event)
+                continue
+            sub.cursor = seq
+            if sub.types is not None and event.activity_type not in sub.types:
+                continue
+            write = sub.sink.fast_write
+            if write is None:
+                await sub.sink.send_text(event.frame)
+            elif write(event.wire) > limit:
                 await self._resync(sub)
-            elif not sub.catching_up:
-                self._catch_up(sub)
-            return
-        sub.cursor = event.seq
-        if not sub.wants(event):
-            return
-        await sub.sink.send_text(event.frame)
-        pending = sub.sink.pending_bytes()
-        if pending is not None and pending > gateway_setting(
-            "SOCKET_BUFFER_LIMIT_BYTES"
-        ):
+
+    async def _hold(self, sub: Subscription, event: Event) -> None:
+        """Keep an event for a subscription that is replaying or found a gap."""
+        sub.buffer.append(event)
+        if len(sub.buffer) > self._queue_limit:
+            await self._resync(sub)
+        elif not sub.catching_up:
+            self._catch_up(sub)
+
+    async def _write(self, sub: Subscription, event: Event) -> None:
+        write = sub.sink.fast_write
+        if write is None:
+            await sub.sink.send_text(event.frame)
+        elif write(event.wire) > self._buffer_limit:
             await self._resync(sub)
 
     async def _resync(self, sub: Subscription) -> None:
@@ -436,8 +460,8 @@ class Hub:
             return False
         sub.cursor = event.seq
         if sub.wants(event):
-            await sub.sink.send_text(event.frame)
-        return True
+            await self._write(sub, event)
+        return not sub.closed
 
     # -- access ------------------------------------------------------------------
 

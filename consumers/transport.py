@@ -1,9 +1,10 @@
-"""What the gateway can learn about a socket from the server below the ASGI interface.
+"""What the gateway uses of the server below the ASGI interface, when it is Daphne.
 
-ASGI gives an application no way to see whether a peer reads what it is sent. Under
-Daphne, the send callable is bound to the Twisted protocol, whose transport counts
-the bytes not yet taken by the kernel; that count is the socket's outgoing queue.
-Under any other server these probes answer None and only the event buffer is bounded.
+ASGI gives an application no way to see whether a peer reads what it is sent, nor
+to send one pre-built frame to many sockets. Under Daphne the send callable is bound
+to the Twisted protocol: its transport counts the bytes not yet taken by the kernel
+(the socket's outgoing queue) and accepts a frame built once per event. Under any
+other server these probes answer None and the ordinary ASGI path is used.
 """
 
 from collections.abc import Awaitable, Callable
@@ -28,22 +29,6 @@ def innermost_send(send: Send) -> Send:
     return send
 
 
-def pending_bytes_probe(send: Send) -> Callable[[], int | None]:
-    """A function giving the bytes queued for the peer, or None when unknowable."""
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
-    transport = getattr(protocol, "transport", None)
-    if transport is None or not hasattr(transport, "dataBuffer"):
-        return lambda: None
-
-    def pending() -> int | None:
-        try:
-            return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-        except AttributeError:
-            return None
-
-    return pending
-
-
 def protocol_close_probe(send: Send) -> Callable[[int], bool]:
     """A function that closes the socket with any code, or returns False if it cannot.
 
@@ -60,3 +45,48 @@ def protocol_close_probe(send: Send) -> Callable[[int], bool]:
         return True
 
     return close
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A complete, unmasked WebSocket text frame (RFC 6455 §5.2) carrying `payload`.
+
+    Built once per event: every socket of the process receives these same bytes.
+    """
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
+    """A function writing a pre-built frame straight to the peer, or None.
+
+    Under Daphne the bytes go to the Twisted transport, skipping a coroutine, a
+    message dict, an encode and a frame build per socket. It returns the bytes
+    still queued for the peer afterwards, or -1 when the socket is no longer open
+    (closing or closed), in which case nothing was written. Sockets that negotiated
+    compression are left to the ordinary path.
+    """
+    protocol = send.args[0] if isinstance(send, partial) and send.args else None
+    transport = getattr(protocol, "transport", None)
+    if (
+        protocol is None
+        or transport is None
+        or not hasattr(protocol, "STATE_OPEN")
+        or not hasattr(transport, "_tempDataLen")
+        or getattr(protocol, "_perMessageCompress", None) is not None
+    ):
+        return None
+    open_state = protocol.STATE_OPEN
+
+    def write(frame: bytes) -> int:
+        if protocol.state != open_state:
+            return -1
+        transport.write(frame)
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+    return write

@@ -119,8 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing with "database is locked" when it upgrades a read lock.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file (not memory) so that threads of async tests share it; one per process
+    # so that concurrent test runs on one machine do not share it.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
-        BASE_DIR / "var" / "test.sqlite3"
+        BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
