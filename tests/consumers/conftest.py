@@ -86,6 +86,12 @@ class Socket:
 Opener = Callable[..., Awaitable[tuple[bool, Any, Socket]]]
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    # Users are made per test; the production hasher would dominate the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 async def open_socket() -> AsyncIterator[Opener]:
     """Open sockets on the real stack; all are disconnected and the hub stopped."""
