@@ -373,6 +373,7 @@ def session(
     plan: Plan,
     layout: str,
     fixtures: dict[str, Any],
+    profile: Profiler | None = None,
 ) -> dict[str, Any]:
     """Run the load client once against one server; merge its figures with /proc's."""
     sockets, layouts = plan.sessions[layout]
@@ -406,6 +407,8 @@ def session(
             message = json.loads(line)
             if "mark" in message:
                 marks[message["mark"]] = sample(server)
+                if profile is not None:
+                    profile.at_mark(message["mark"], server)
                 client.stdin.write("ok\n")
                 client.stdin.flush()
             elif "result" in message:
@@ -421,6 +424,63 @@ def session(
     if result is None:
         raise RuntimeError(f"load client failed on {server.spec.name} {layout}")
     return merge(result, marks)
+
+
+class Profiler:
+    """py-spy on every worker of one system during its first flat-out phase of
+    each session; raw stacks land next to the results (see bench.profile)."""
+
+    def __init__(self, system: str, out: Path, secs: float) -> None:
+        self.system, self.out, self.secs = system, out, secs
+        self.running: list[subprocess.Popen[bytes]] = []
+        self.done: set[str] = set()
+        self.files: list[str] = []
+
+    def at_mark(self, mark: str, server: Server) -> None:
+        if server.spec.name != self.system:
+            return
+        if mark.startswith("start:") and "flat" in mark:
+            layout = mark.removeprefix("start:").split()[0]
+            if layout in self.done:
+                return
+            self.done.add(layout)
+            workers = (
+                server.pids()[1:]
+                if server.spec.kind == "gateway"
+                else [server.process.pid]
+            )
+            for pid in workers:
+                path = self.out / f"profile-{self.system}-{layout}-{pid}.txt"
+                self.files.append(str(path))
+                self.running.append(
+                    subprocess.Popen(
+                        [
+                            str(Path(PYTHON).parent / "py-spy"),
+                            "record",
+                            "-p",
+                            str(pid),
+                            "-d",
+                            str(int(self.secs)),
+                            "-r",
+                            "100",
+                            "-f",
+                            "raw",
+                            "--nonblocking",
+                            "-o",
+                            str(path),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                )
+        elif mark.startswith("end:"):
+            for spy in self.running:
+                try:
+                    spy.wait(self.secs + 10)
+                except subprocess.TimeoutExpired:
+                    spy.kill()
+                    spy.wait(5)
+            self.running.clear()
 
 
 def merge(result: dict[str, Any], marks: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -626,6 +686,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, help="flat-out repeats per session")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument(
+        "--profile",
+        metavar="SYSTEM",
+        help="py-spy (if installed) the workers of SYSTEM in its flat-out phases",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     raise_fd_limit()
@@ -644,6 +709,10 @@ def main() -> int:
     started = datetime.now(UTC)
     runs: list[dict[str, Any]] = []
     failed = False
+    profiler = (
+        Profiler(args.profile, args.out, plan.flat_secs) if args.profile else None
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
     try:
         logger.info(
             "database %s, redis db %s, logs in %s", name, REDIS_DB, environment.workdir
@@ -661,7 +730,9 @@ def main() -> int:
                 if not plan.runs(name_of_session, server.spec):
                     continue
                 logger.info("%s: session %s", system, name_of_session)
-                result = session(environment, server, plan, name_of_session, fixtures)
+                result = session(
+                    environment, server, plan, name_of_session, fixtures, profiler
+                )
                 result.update(system=system, session=name_of_session)
                 if not server_alive(server):
                     # Counted as it is (its losses stay in the figures), then
@@ -728,6 +799,7 @@ def main() -> int:
         "rows": rows,
         "ratios": ratios,
         "runs": runs,
+        "profiles": profiler.files if profiler else [],
     }
     print(table(rows, ratios))
     print()
