@@ -19,6 +19,7 @@ from django.db import connection
 from activities import services as activity_services
 from activities.models import ActivityEvent
 from activities.types import ActivityType
+from consumers import activity as activity_consumer
 from iam import services as iam_services
 from iam.models import IAMUser, WorkspaceGroup
 from tests.consumers.conftest import (
@@ -283,14 +284,35 @@ async def test_frame_of_exactly_64_kib_is_read(
     assert await socket.receive() == {"type": "pong"}
 
 
+class FrozenClock:
+    """Stands in for the `time` module of the consumer: time moves only by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, settings: Any) -> FrozenClock:
+    """A frozen rate-limiter clock, with a burst of 5 and 1 frame a second."""
+    frozen = FrozenClock()
+    monkeypatch.setattr(activity_consumer, "time", frozen)
+    settings.GATEWAY = {**settings.GATEWAY, "WS_RATE_BURST": 5, "WS_RATE_PER_SEC": 1}
+    return frozen
+
+
+RATE_LIMITED = {
+    "type": "error",
+    "code": "rate_limited",
+    "detail": "Too many frames; slow down.",
+}
+
+
 async def test_flood_gets_rate_limited_then_closes_4429(
-    world: World, token_socket: OpenToken, settings: Any
+    world: World, token_socket: OpenToken, clock: FrozenClock
 ) -> None:
-    settings.GATEWAY = {
-        **settings.GATEWAY,
-        "WS_RATE_BURST": 5,
-        "WS_RATE_PER_SEC": 0.01,
-    }
     socket = await token_socket(world.bob)
 
     for _ in range(30):
@@ -298,37 +320,36 @@ async def test_flood_gets_rate_limited_then_closes_4429(
 
     for _ in range(5):
         assert await socket.receive() == {"type": "pong"}
-    assert await socket.receive() == {
-        "type": "error",
-        "code": "rate_limited",
-        "detail": "Too many frames; slow down.",
-    }
+    assert await socket.receive() == RATE_LIMITED
     assert await socket.receive_output() == {"type": "websocket.close", "code": 4429}
     assert await socket.nothing()
 
 
 async def test_short_burst_gets_rate_limited_once_and_stays_open(
-    world: World, token_socket: OpenToken, settings: Any
+    world: World, token_socket: OpenToken, clock: FrozenClock
 ) -> None:
-    settings.GATEWAY = {
-        **settings.GATEWAY,
-        "WS_RATE_BURST": 5,
-        "WS_RATE_PER_SEC": 50.0,
-    }
     socket = await token_socket(world.bob)
 
-    for _ in range(7):
+    for _ in range(8):
         await socket.send({"type": "ping"})
     frames = [await socket.receive() for _ in range(6)]
-    assert await socket.nothing(timeout=0.2)
+    assert await socket.nothing()
+    clock.now += 1
 
-    assert frames[:5] == [{"type": "pong"}] * 5
-    assert frames[5] == {
-        "type": "error",
-        "code": "rate_limited",
-        "detail": "Too many frames; slow down.",
-    }
+    assert frames == [{"type": "pong"}] * 5 + [RATE_LIMITED]
     await socket.ping_pong()
+
+
+async def test_rate_limit_spares_a_client_within_its_rate(
+    world: World, token_socket: OpenToken, clock: FrozenClock
+) -> None:
+    socket = await token_socket(world.bob)
+
+    for _ in range(20):
+        await socket.ping_pong()
+        clock.now += 1
+
+    assert await socket.nothing()
 
 
 # -- live events -----------------------------------------------------------------
