@@ -99,10 +99,17 @@ def activity_delete(*, actor: IAMUser, activity_id: int) -> UserActivity:
     return activity
 
 
-def _locked(*, actor: IAMUser, activity_id: int) -> UserActivity:
+def activity_get_for_edit(*, actor: IAMUser, activity_id: Any) -> UserActivity:
+    """A visible activity the actor may edit: NotFoundError if hidden or missing,
+    PermissionDeniedError if visible but not theirs to change."""
     visible = selectors.activity_get(user=actor, pk=activity_id)
     if not selectors.activity_can_edit(user=actor, activity=visible):
         raise PermissionDeniedError("You may see this activity but not change it.")
+    return visible
+
+
+def _locked(*, actor: IAMUser, activity_id: int) -> UserActivity:
+    visible = activity_get_for_edit(actor=actor, activity_id=activity_id)
     return (
         UserActivity.objects.select_for_update(of=("self",))
         .select_related("user")

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -10,8 +10,8 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
+from rest_framework import exceptions, generics, parsers, status
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,8 +24,8 @@ from activities.serializers import (
     UserActivitySerializer,
     WorkspaceGroupSerializer,
 )
-from iam.models import IAMUser, Membership, WorkspaceGroup
-from iam.selectors import user_group_ids
+from iam.models import MAX_ID, IAMUser, WorkspaceGroup
+from iam.selectors import user_group_ids, workspace_group_list
 
 # The stream cursor: the seq each group in scope had when the response was read.
 STREAM_SEQ_HEADER = "X-Stream-Seq"
@@ -42,42 +42,55 @@ STREAM_SEQ_PARAMETER = OpenApiParameter(
 )
 
 
-def stream_seq_header_value(*, user: IAMUser, group_filter: Any) -> str:
-    """`group=seq` pairs for the caller's groups, or the one group asked for."""
-    group_ids = user_group_ids(user=user)
-    try:
-        if group_filter not in (None, ""):
-            group_ids &= {int(group_filter)}
-    except (TypeError, ValueError):
-        group_ids = set()
-    heads = selectors.group_heads(group_ids=group_ids)
+def stream_seq_header_value(*, user: IAMUser, group_ids: set[int] | None) -> str:
+    """`group=seq` pairs for the caller's groups, narrowed to `group_ids` if given.
+
+    Only groups the caller belongs to appear: their heads are what a subscription
+    of the caller can start from.
+    """
+    scope = user_group_ids(user=user)
+    if group_ids is not None:
+        scope &= group_ids
+    heads = selectors.group_heads(group_ids=scope)
     return ",".join(f"{pk}={heads[pk][0]}" for pk in sorted(heads))
 
 
+class SafeJSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with absurd nesting answered as a parse error (400)."""
+
+    def parse(
+        self, stream: Any, media_type: Any = None, parser_context: Any = None
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(
+                "JSON parse error - nested too deeply"
+            ) from None
+
+
+PARSERS = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
+
+
 class ActivityCursorPagination(CursorPagination):
+    """Newest first; a cursor that was not made here is bad input (400)."""
+
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
-
-class ActivityWriteMixin:
-    """Serializer wiring shared by the list and detail views."""
-
-    request: Request
-
-    def get_serializer(self, *args: Any, **kwargs: Any) -> UserActivitySerializer:
-        serializer = UserActivitySerializer(*args, **kwargs)
-        user = getattr(self.request, "user", None)
-        if user is not None and user.is_authenticated:
-            field = serializer.fields["workspace_group"]
-            field.queryset = selectors.writable_groups(user=user)  # type: ignore[attr-defined]
-        return serializer
-
-    def respond(
-        self, activity: UserActivity, code: int = status.HTTP_200_OK
-    ) -> Response:
-        return Response(services.activity_representation(activity), status=code)
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                if not 0 <= int(cursor.position) <= MAX_ID:
+                    raise ValueError(cursor.position)
+        except (exceptions.NotFound, ValueError):
+            raise exceptions.ValidationError(
+                {self.cursor_query_param: [self.invalid_cursor_message]}
+            ) from None
+        return cursor
 
 
 @extend_schema_view(
@@ -86,24 +99,32 @@ class ActivityWriteMixin:
     ),
     post=extend_schema(summary="Create a user activity"),
 )
-class UserActivityListView(ActivityWriteMixin, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class UserActivityListView(generics.ListCreateAPIView):  # type: ignore[type-arg]
     """Visible activities, newest first, with a cursor; and creation."""
 
     serializer_class = UserActivitySerializer
     filterset_class = UserActivityFilter
     pagination_class = ActivityCursorPagination
+    parser_classes = PARSERS
 
     def get_queryset(self) -> QuerySet[UserActivity]:
+        if getattr(self, "swagger_fake_view", False):
+            return UserActivity.objects.none()
         return selectors.activity_visible_list(user=self.request.user)  # type: ignore[arg-type]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Filters first: a bad one is a 400 before anything is read.
+        queryset = self.filter_queryset(self.get_queryset())
+        group = request.query_params.get("workspace_group")
         # Read the stream head before the page, so that a client subscribing with
         # `since` set to it misses nothing committed after the page was read.
         seq_header = stream_seq_header_value(
             user=request.user,  # type: ignore[arg-type]
-            group_filter=request.query_params.get("workspace_group"),
+            group_ids=None if group in (None, "") else {int(group)},
         )
-        response = super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        response = self.get_paginated_response(serializer.data)
         response.headers[STREAM_SEQ_HEADER] = seq_header
         return response
 
@@ -111,10 +132,12 @@ class UserActivityListView(ActivityWriteMixin, generics.ListCreateAPIView):  # t
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         activity = services.activity_create(
-            actor=request.user,
-            data=serializer.validated_data,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]
+            data=serializer.validated_data,
         )
-        return self.respond(activity, status.HTTP_201_CREATED)
+        return Response(
+            services.activity_representation(activity), status=status.HTTP_201_CREATED
+        )
 
 
 @extend_schema_view(
@@ -123,34 +146,49 @@ class UserActivityListView(ActivityWriteMixin, generics.ListCreateAPIView):  # t
         description="Retrieves a specific user activity.",
         parameters=[STREAM_SEQ_PARAMETER],
     ),
-    put=extend_schema(summary="Update a user activity"),
-    patch=extend_schema(summary="Partially update a user activity"),
+    put=extend_schema(
+        summary="Update a user activity",
+        description="Updates a specific user activity.",
+    ),
+    patch=extend_schema(
+        summary="Partially update a user activity",
+        description="Updates the given fields of a specific user activity.",
+    ),
     delete=extend_schema(
         summary="Soft delete a user activity",
         description="Sets `deleted_at`, `deleted_by` and `is_active=false`.",
         responses={204: OpenApiResponse(description="Soft deleted.")},
     ),
 )
-class UserActivityDetailView(ActivityWriteMixin, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+class UserActivityDetailView(generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
     """The reference endpoint: retrieve or update one activity; plus soft delete."""
 
     serializer_class = UserActivitySerializer
     queryset = UserActivity.objects.none()
+    parser_classes = PARSERS
+
+    def get_object(self) -> UserActivity:
+        return selectors.activity_get(user=self.request.user, pk=self.kwargs["pk"])  # type: ignore[arg-type]
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        activity = selectors.activity_get(user=request.user, pk=kwargs["pk"])  # type: ignore[arg-type]
+        activity = self.get_object()
+        group_id = activity.workspace_group_id
         # Head read after the row, then the row's state is covered by `since`.
         seq_header = stream_seq_header_value(
             user=request.user,  # type: ignore[arg-type]
-            group_filter=activity.workspace_group_id,
+            group_ids=set() if group_id is None else {group_id},
         )
-        response = self.respond(activity)
+        response = Response(services.activity_representation(activity))
         response.headers[STREAM_SEQ_HEADER] = seq_header
         return response
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
-        current = selectors.activity_get(user=request.user, pk=kwargs["pk"])  # type: ignore[arg-type]
+        # 404 and 403 come before any judgement of the body.
+        current = services.activity_get_for_edit(
+            actor=request.user,  # type: ignore[arg-type]
+            activity_id=kwargs["pk"],
+        )
         serializer = self.get_serializer(current, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         activity = services.activity_update(
@@ -158,7 +196,7 @@ class UserActivityDetailView(ActivityWriteMixin, generics.RetrieveUpdateDestroyA
             activity_id=current.pk,
             data=serializer.validated_data,
         )
-        return self.respond(activity)
+        return Response(services.activity_representation(activity))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.activity_delete(actor=request.user, activity_id=kwargs["pk"])  # type: ignore[arg-type]
@@ -170,18 +208,12 @@ class WorkspaceGroupListView(generics.ListAPIView):  # type: ignore[type-arg]
 
     serializer_class = WorkspaceGroupSerializer
     pagination_class = None
+    filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[WorkspaceGroup]:
-        role = Membership.objects.filter(
-            group=OuterRef("pk"), user=self.request.user
-        ).values("role")[:1]
-        return (
-            WorkspaceGroup.objects.filter(
-                pk__in=user_group_ids(user=self.request.user)  # type: ignore[arg-type]
-            )
-            .annotate(role=Subquery(role))
-            .order_by("id")
-        )
+        if getattr(self, "swagger_fake_view", False):
+            return WorkspaceGroup.objects.none()
+        return workspace_group_list(user=self.request.user)  # type: ignore[arg-type]
 
 
 class ActivityTypeListView(APIView):

@@ -4,6 +4,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+# Keys are signed 64-bit (BigAutoField): a larger id names nothing, and some
+# databases fail on it instead of finding no row, so callers check this first.
+MAX_ID = 2**63 - 1
+
 
 class IAMUser(AbstractUser):
     """The project's user model; every user owns a personal workspace group."""

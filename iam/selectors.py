@@ -3,11 +3,11 @@
 from collections.abc import Iterable
 
 from django.contrib.sessions.models import Session
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from iam.models import IAMUser, Membership, WorkspaceGroup
+from iam.models import MAX_ID, IAMUser, Membership, WorkspaceGroup
 
 
 def user_group_ids(*, user: IAMUser) -> set[int]:
@@ -25,12 +25,19 @@ def user_admin_group_ids(*, user: IAMUser) -> set[int]:
 
 
 def workspace_group_list(*, user: IAMUser) -> QuerySet[WorkspaceGroup]:
-    """The caller's groups, with their role in each."""
-    return WorkspaceGroup.objects.filter(memberships__user=user).order_by("id")
+    """The caller's groups in id order, each annotated with the caller's `role`."""
+    role = Membership.objects.filter(group=OuterRef("pk"), user=user).values("role")
+    return (
+        WorkspaceGroup.objects.filter(memberships__user=user)
+        .annotate(role=Subquery(role[:1]))
+        .order_by("id")
+    )
 
 
 def group_is_member(*, user_id: int, group_id: int) -> bool:
     """Whether the user belongs to the group (the only way to read its stream)."""
+    if not (0 < group_id <= MAX_ID and 0 < user_id <= MAX_ID):
+        return False
     return Membership.objects.filter(user_id=user_id, group_id=group_id).exists()
 
 

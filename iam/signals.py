@@ -26,8 +26,11 @@ def note_deactivation(sender: type, instance: IAMUser, **_: Any) -> None:
 
 
 @receiver(post_save, sender=IAMUser)
-def user_saved(sender: type, instance: IAMUser, created: bool, **_: Any) -> None:
-    if created:
+def user_saved(
+    sender: type, instance: IAMUser, created: bool, raw: bool = False, **_: Any
+) -> None:
+    # A fixture load (raw) brings its own groups; making one here would clash.
+    if created and not raw:
         services.personal_group_ensure(user=instance)
     elif getattr(instance, "_deactivating", False):
         services.user_access_revoke(user_id=instance.pk)

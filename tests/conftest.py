@@ -2,6 +2,7 @@
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,3 +57,35 @@ def client_for() -> Callable[[IAMUser], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def make_activity(db: Any) -> Callable[..., Any]:
+    """Make an activity through the service, as `author`; keywords are its fields."""
+    from activities import services as activity_services
+
+    def make(author: IAMUser, **fields: Any) -> Any:
+        fields.setdefault("text", "did something")
+        return activity_services.activity_create(actor=author, data=fields)
+
+    return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_root_exists() -> None:
+    """WhiteNoise warns (an error under this suite's filterwarnings) when the
+    collected-static directory is missing, as it is before the first `make run`."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Any:
+    """The production hasher is slow by design; tests make users by the dozen."""
+    from django.test.utils import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ):
+        yield
