@@ -5,7 +5,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from tests.browser.harness import ARTIFACTS, Gateway
 
@@ -23,6 +30,7 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 # A wall screen: wide enough for three feeds side by side.
 VIEWPORT = {"width": 1600, "height": 1000}
 EXPECT_TIMEOUT_MS = 10_000
+NETWORK_ERROR = re.compile(r"net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)")
 
 
 @pytest.fixture(scope="session")
@@ -53,25 +61,38 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
+def allow_network_errors() -> bool:
+    """Requested by a test that cuts the server off: the browser then logs failed
+    connections, which are expected there and not page errors."""
+    return True
+
+
+@pytest.fixture
 def page(
     browser: Browser, gateway: Gateway, request: pytest.FixtureRequest
 ) -> Iterator[Page]:
     """A fresh browser context; its console errors fail the test, and a screenshot
     of the last state is saved under test-artifacts/screenshots/."""
+    tolerate_network = "allow_network_errors" in request.fixturenames
     context = browser.new_context(viewport=VIEWPORT, base_url=gateway.base_url)
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
     tab = context.new_page()
     problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        if tolerate_network and NETWORK_ERROR.search(message.text):
+            return
+        problems.append(f"console: {message.text}")
+
+    def on_dialog(dialog: Dialog) -> None:
+        problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    tab.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}")
-            if message.type == "error"
-            else None
-        ),
-    )
-    tab.on("dialog", lambda dialog: (problems.append("dialog"), dialog.dismiss()))
+    tab.on("console", on_console)
+    tab.on("dialog", on_dialog)
     try:
         yield tab
         assert problems == [], problems
@@ -90,13 +111,16 @@ def sign_in(page: Page, username: str = "alice", fragment: str = "") -> None:
     `fragment` ("#groups=3,4&window=5") sets the page up after the login, since a
     redirect through the login form does not carry a URL fragment.
     """
+    status = page.locator("#connection")
     page.goto("/dashboard/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/dashboard/"))
+    expect(status).to_have_attribute("data-status", "live")
     if fragment:
+        # Leave the page first: its own start-up may still rewrite the fragment.
+        page.goto("about:blank")
         page.goto(f"/dashboard/{fragment}")
-        page.reload()
-    expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+        expect(status).to_have_attribute("data-status", "live")
