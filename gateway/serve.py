@@ -65,7 +65,9 @@ def banner(host: str, port: int, workers: int) -> str:
             '       -d \'{"text": "edited from curl"}\'',
             "",
             f"Watch its group ({group}) live:",
-            f"  .venv/bin/python -m gateway.watch --token {token} --group {group}",
+            "  .venv/bin/python -m gateway.watch \\",
+            f"       --url ws://{host}:{port}/ws/activities/ \\",
+            f"       --token {token} --group {group}",
         ]
     if workers > 1 and not settings.REDIS_URL:
         lines.append("WARNING: several workers without REDIS_URL do not share events.")

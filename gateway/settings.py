@@ -5,6 +5,7 @@ in-memory channel layer). `DATABASE_URL` and `REDIS_URL` turn the same code into
 gateway of several processes sharing PostgreSQL and Redis.
 """
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, TypeVar
@@ -127,6 +128,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis pub/sub channels ignore the database number of REDIS_URL, so two gateways
+# on one Redis server would hear each other's groups. The default prefix is derived
+# from the database the gateway writes to: one stream of seqs, one namespace.
+_database_identity = "{HOST}:{PORT}/{NAME}".format(**DATABASES["default"])
+CHANNEL_LAYER_PREFIX: str = env(
+    "CHANNEL_LAYER_PREFIX",
+    "gw-" + hashlib.sha256(_database_identity.encode()).hexdigest()[:12],
+)
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -134,7 +144,7 @@ if REDIS_URL:
             # fanned out to local sockets by consumers.hub, so per-channel queues
             # (the core layer's capacity drops) never sit on the delivery path.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
 else:

@@ -31,6 +31,11 @@ async def watch(url: str, token: str, group: int, since: int | None) -> None:
                 async for text in socket:
                     print(text, flush=True)
                     message = json.loads(text)
+                    kind = message.get("type")
+                    # `subscribed` names the head, which a replay has yet to reach:
+                    # it is a position only when nothing is being replayed.
+                    if kind == "subscribed" and last is not None:
+                        continue
                     if isinstance(message.get("seq"), int):
                         last = message["seq"]
         except (OSError, websockets.ConnectionClosed) as exc:

@@ -17,7 +17,9 @@ from typing import Any
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
-logger = logging.getLogger(__name__)
+# Named, not __name__: run with -m this module is "__main__", which no logger
+# configuration knows.
+logger = logging.getLogger("gateway.worker")
 
 
 class GracefulServer(Server):  # type: ignore[misc]
@@ -35,6 +37,11 @@ class GracefulServer(Server):  # type: ignore[misc]
         # SIGINT/SIGTERM handlers in place of its own "stop now".
         reactor.sigInt = on_signal
         reactor.sigTerm = on_signal
+        # Autobahn drops the TCP connection on a protocol violation such as an
+        # oversized frame; a close frame (1009) tells the client why.
+        reactor.callWhenRunning(
+            lambda: self.ws_factory.setProtocolOptions(failByDrop=False)
+        )
         super().run()
 
     def drain(self, signum: int) -> None:

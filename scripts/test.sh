@@ -10,6 +10,8 @@ REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
 mkdir -p var test-artifacts
 
 $BIN/ruff check .
+$BIN/ruff format --check .
+bash scripts/install-browser.sh
 
 echo "== embedded: SQLite + in-memory channel layer =="
 env -u DATABASE_URL -u REDIS_URL $BIN/pytest -q -m "not e2e and not browser" "$@"

@@ -34,14 +34,6 @@ async def test_origin_and_auth_on_real_socket(
         await own_page.ping()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Daphne's WebSocket factory keeps autobahn's failByDrop=True, so a frame over "
-        "--websocket-max-message-size drops the TCP connection (client sees 1006) "
-        "instead of sending a 1009 close frame"
-    ),
-)
 async def test_frame_over_64_kib_closes_with_1009(
     shared_gateway: Gateway, provision: Provisioner
 ) -> None:
