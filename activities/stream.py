@@ -97,14 +97,33 @@ def event_record(
 
 
 def change_record(
-    *, before: FeedPlace | None, activity: UserActivity, activity_data: dict[str, Any]
+    *,
+    before: FeedPlace | None,
+    activity: UserActivity,
+    activity_data: dict[str, Any],
+    before_data: dict[str, Any] | None = None,
 ) -> list[ActivityEvent]:
-    """Record every event a change of `activity` produces (see `change_events`)."""
+    """Record every event a change of `activity` produces (see `change_events`).
+
+    When the change moves the activity out of a group, that group's `removed`
+    event carries `before_data`, the activity as its members could see it: the
+    new state (its new group, perhaps new text) belongs to the new group only.
+    """
+    after = FeedPlace.of(activity)
     return [
         event_record(
-            group_id=group_id, kind=kind, activity=activity, activity_data=activity_data
+            group_id=group_id,
+            kind=kind,
+            activity=activity,
+            activity_data=(
+                before_data
+                if before_data is not None
+                and kind == Kind.REMOVED
+                and group_id != after.group_id
+                else activity_data
+            ),
         )
-        for group_id, kind in change_events(before=before, after=FeedPlace.of(activity))
+        for group_id, kind in change_events(before=before, after=after)
     ]
 
 
