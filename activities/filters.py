@@ -2,12 +2,15 @@
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from activities.models import UserActivity
 from activities.types import ActivityType
 from iam.models import MAX_ID
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """A whole, positive id within the key range (a bad one is a 400, not a query)."""
 

@@ -74,13 +74,19 @@ def activity_update(
     with transaction.atomic():
         activity = _locked(actor=actor, activity_id=activity_id)
         before = FeedPlace.of(activity)
+        # The group an activity leaves is told of it as its members last saw it;
+        # rendering costs a query, so only a move pays for it.
+        moving = "workspace_group" in data and (
+            getattr(data["workspace_group"], "pk", None) != activity.workspace_group_id
+        )
+        before_data = activity_representation(activity) if moving else None
         for name in _WRITABLE:
             if name in data:
                 setattr(activity, name, data[name])
         if "updated_by" not in data:
             activity.updated_by = actor.username
         activity.save()
-        _record(activity, before=before)
+        _record(activity, before=before, before_data=before_data)
     return activity
 
 
@@ -117,9 +123,15 @@ def _locked(*, actor: IAMUser, activity_id: int) -> UserActivity:
     )
 
 
-def _record(activity: UserActivity, *, before: FeedPlace | None) -> None:
+def _record(
+    activity: UserActivity,
+    *,
+    before: FeedPlace | None,
+    before_data: dict[str, Any] | None = None,
+) -> None:
     change_record(
         before=before,
         activity=activity,
         activity_data=activity_representation(activity),
+        before_data=before_data,
     )
