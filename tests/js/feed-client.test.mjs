@@ -113,6 +113,7 @@ function makeClient(pages, options = {}) {
     setTimeout: clock.setTimeout,
     clearTimeout: clock.clearTimeout,
     random: () => 0.5,
+    network: null,
     ...options,
   });
   const seen = { activity: [], snapshot: [], status: [], error: [] };
@@ -261,6 +262,7 @@ test("reconnect delays follow the backoff and the status turns offline", async (
     clearTimeout: clock.clearTimeout,
     random: () => 1,
     fetch: async () => assert.fail("no REST call without groups"),
+    network: null,
   });
   client.on("status", ({ status }) => statuses.push(status));
   client.start();
@@ -411,4 +413,18 @@ test("X-Stream-Seq parses into group ids and seqs", () => {
   ]);
   assert.equal(parseStreamSeq("").size, 0);
   assert.equal(parseStreamSeq(null).size, 0);
+});
+
+test("the browser coming back online skips the rest of the backoff", async () => {
+  const network = new EventTarget();
+  const { clock, sockets, socket } = await liveClient({ seq: 5, options: { network } });
+
+  socket.drop(1006);
+  clock.advance(100);
+  assert.equal(sockets.length, 1, "still waiting out the backoff");
+  network.dispatchEvent(new Event("online"));
+
+  assert.equal(sockets.length, 2);
+  sockets[1].open();
+  assert.equal(sockets[1].frames("subscribe")[0].since, 5);
 });

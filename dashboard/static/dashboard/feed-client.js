@@ -135,6 +135,14 @@ export class FeedClient {
     this._setTimeout = options.setTimeout || globalThis.setTimeout.bind(globalThis);
     this._clearTimeout = options.clearTimeout || globalThis.clearTimeout.bind(globalThis);
     this._random = options.random || Math.random;
+    // Where "online" events come from; the browser window by default.
+    this._network =
+      options.network === undefined
+        ? typeof globalThis.addEventListener === "function"
+          ? globalThis
+          : null
+        : options.network;
+    this._onOnline = () => this._reconnectNow();
     this.groups = new Map();
     this.status = STATUS.CONNECTING;
     this.attempt = 0;
@@ -173,6 +181,7 @@ export class FeedClient {
   start() {
     if (this._running) return;
     this._running = true;
+    this._network?.addEventListener("online", this._onOnline);
     this._setStatus(STATUS.CONNECTING);
     this._connect();
   }
@@ -180,6 +189,7 @@ export class FeedClient {
   /** Close the socket and stop every timer; watched groups are kept. */
   stop() {
     this._running = false;
+    this._network?.removeEventListener("online", this._onOnline);
     this._clearTimer("_reconnectTimer");
     this._dropSocket(1000, "client stopped");
     this._setStatus(STATUS.OFFLINE);
@@ -391,6 +401,13 @@ export class FeedClient {
         : STATUS.RECONNECTING;
     this._setStatus(status, { attempt: this.attempt, delayMs: delay });
     this._reconnectTimer = this._setTimeout(() => this._connect(), delay);
+  }
+
+  /** The network is back (the browser said so): skip the rest of the backoff. */
+  _reconnectNow() {
+    if (!this._running || this._reconnectTimer === null) return;
+    this._clearTimer("_reconnectTimer");
+    this._connect();
   }
 
   _backoff() {
