@@ -175,6 +175,31 @@ def group_head(database_url: str, group_id: int) -> int:
     return int(row[0])
 
 
+def event_frames(database_url: str, group_id: int) -> dict[int, str]:
+    """seq -> the logged frame text, for every logged event of the group."""
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT seq, frame FROM activities_activityevent"
+            " WHERE workspace_group_id = %s ORDER BY seq",
+            (group_id,),
+        ).fetchall()
+    return {int(seq): str(frame) for seq, frame in rows}
+
+
+FIGURES_PATH = ARTIFACTS / "figures.json"
+
+
+def record_figure(name: str, value: Any) -> None:
+    """Store one measured figure under `name` in test-artifacts/e2e/figures.json."""
+    FIGURES_PATH.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figures = json.loads(FIGURES_PATH.read_text())
+    except (OSError, ValueError):
+        figures = {}
+    figures[name] = value
+    FIGURES_PATH.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
 @dataclass(frozen=True)
 class User:
     name: str
@@ -280,6 +305,40 @@ class Provisioner:
                 group["name"]: made["groups"][f"{group['name']}-{suffix}"]
                 for group in groups
             },
+        )
+
+    # Changes after provisioning, each through the product's services and signals,
+    # in the provisioning process (another process than the gateway's, as an admin
+    # or a shell would be). Each answer has `committed_at`, time.time() just after
+    # the change committed, for measuring how long the gateway takes to react.
+
+    def membership_remove(self, *, user_id: int, group_id: int) -> dict[str, Any]:
+        """Remove a membership: {"removed", "revoked_after" (the group's seq then)}."""
+        return self._ask(
+            {"op": "membership_remove", "user": user_id, "group": group_id}
+        )
+
+    def membership_add(self, *, user_id: int, group_id: int) -> dict[str, Any]:
+        """Add a member: {"joined_seq"}."""
+        return self._ask({"op": "membership_add", "user": user_id, "group": group_id})
+
+    def user_deactivate(self, *, user_id: int) -> dict[str, Any]:
+        return self._ask({"op": "user_deactivate", "user": user_id})
+
+    def token_delete(self, *, user_id: int) -> dict[str, Any]:
+        return self._ask({"op": "token_delete", "user": user_id})
+
+    def activities_create(
+        self, *, user_id: int, group_id: int, count: int
+    ) -> dict[str, Any]:
+        """`count` creates through the service, one transaction each: {"head"}."""
+        return self._ask(
+            {
+                "op": "activities_create",
+                "user": user_id,
+                "group": group_id,
+                "count": count,
+            }
         )
 
 

@@ -11,12 +11,20 @@ Spec:    {"users": ["alice", ...],
 Answer:  {"ok": {"users": {"alice": {"id": 1, "token": "...", "personal_group": 3}},
                  "groups": {"g1": 4}}}
          or {"error": "<traceback>"}
+
+A spec with an "op" changes what exists instead, through the same services and
+signals an admin or a shell would trigger (see OPS):
+
+Spec:    {"op": "membership_remove", "user": 1, "group": 4}
+Answer:  {"ok": {..., "committed_at": <time.time() just after the commit>}}
 """
 
 import json
 import os
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import django
@@ -56,12 +64,96 @@ def provision(spec: dict[str, Any]) -> dict[str, Any]:
     return made
 
 
+def membership_remove(*, user: int, group: int) -> dict[str, Any]:
+    """Remove a membership; `revoked_after` is the group's seq at the removal.
+
+    The group row is locked first, so no event commits in between: events up to
+    `revoked_after` were committed while the user was a member, later ones after.
+    """
+    from django.db import transaction
+
+    from iam import services
+    from iam.models import IAMUser, WorkspaceGroup
+
+    with transaction.atomic():
+        locked = WorkspaceGroup.objects.select_for_update().get(pk=group)
+        removed = services.membership_remove(
+            user=IAMUser.objects.get(pk=user), group=locked
+        )
+        head = WorkspaceGroup.objects.get(pk=group).event_seq
+    return {"removed": removed, "revoked_after": head}
+
+
+def membership_add(*, user: int, group: int) -> dict[str, Any]:
+    """Add a plain membership; `joined_seq` is the group's seq when it was made."""
+    from iam import services
+    from iam.models import IAMUser, Membership, WorkspaceGroup
+
+    membership = services.membership_add(
+        user=IAMUser.objects.get(pk=user),
+        group=WorkspaceGroup.objects.get(pk=group),
+        role=Membership.Role.MEMBER,
+    )
+    return {"joined_seq": membership.joined_seq}
+
+
+def user_deactivate(*, user: int) -> dict[str, Any]:
+    """Set is_active to false with a model save, as the admin does."""
+    from iam.models import IAMUser
+
+    account = IAMUser.objects.get(pk=user)
+    account.is_active = False
+    account.save()
+    return {}
+
+
+def token_delete(*, user: int) -> dict[str, Any]:
+    """Delete the user's API token, as the admin does."""
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.get(user_id=user).delete()
+    return {}
+
+
+def activities_create(*, user: int, group: int, count: int) -> dict[str, Any]:
+    """`count` activities by `user` in `group` through the create service, each in
+    its own transaction; `head` is the group's seq afterwards."""
+    from activities.services import activity_create
+    from iam.models import IAMUser, WorkspaceGroup
+
+    author = IAMUser.objects.get(pk=user)
+    target = WorkspaceGroup.objects.get(pk=group)
+    for n in range(count):
+        activity_create(
+            actor=author, data={"text": f"bulk #{n}", "workspace_group": target}
+        )
+    return {"head": WorkspaceGroup.objects.get(pk=group).event_seq}
+
+
+OPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "membership_remove": membership_remove,
+    "membership_add": membership_add,
+    "user_deactivate": user_deactivate,
+    "token_delete": token_delete,
+    "activities_create": activities_create,
+}
+
+
+def handle(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one spec: an op by name, or the provisioning of users and groups."""
+    if "op" not in spec:
+        return provision(spec)
+    args = dict(spec)
+    done = OPS[args.pop("op")](**args)
+    return {**done, "committed_at": time.time()}
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
     django.setup()
     for line in sys.stdin:
         try:
-            answer = {"ok": provision(json.loads(line))}
+            answer = {"ok": handle(json.loads(line))}
         except Exception:
             answer = {"error": traceback.format_exc()}
         print(json.dumps(answer), flush=True)
