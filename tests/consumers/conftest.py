@@ -15,6 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -120,6 +121,9 @@ async def open_socket() -> AsyncIterator[Opener]:
     layer = get_channel_layer()
     if layer is not None and hasattr(layer, "flush"):
         await layer.flush()
+    # The ORM ran in asgiref's one sync thread, whose connection (kept for
+    # CONN_MAX_AGE) would otherwise hold the test database open past the session.
+    await database_sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
