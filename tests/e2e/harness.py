@@ -328,17 +328,10 @@ class Provisioner:
     def token_delete(self, *, user_id: int) -> dict[str, Any]:
         return self._ask({"op": "token_delete", "user": user_id})
 
-    def activities_create(
-        self, *, user_id: int, group_id: int, count: int
-    ) -> dict[str, Any]:
-        """`count` creates through the service, one transaction each: {"head"}."""
+    def events_seed(self, *, user_id: int, group_id: int, count: int) -> dict[str, Any]:
+        """A history of `count` logged events (see provision.py): {"head"}."""
         return self._ask(
-            {
-                "op": "activities_create",
-                "user": user_id,
-                "group": group_id,
-                "count": count,
-            }
+            {"op": "events_seed", "user": user_id, "group": group_id, "count": count}
         )
 
 
@@ -802,6 +795,29 @@ class Api:
         response = await self.client.get(f"/api/user-activities/{activity_id}/")
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+
+def create_many(
+    base_url: str, token: str, group_id: int, label: str, count: int
+) -> list[int]:
+    """`count` creates in the group, one after another, each on a new connection;
+    the ids made. Blocking: run it in a thread to write alongside a test's sockets."""
+    ids = []
+    with httpx.Client(
+        base_url=base_url,
+        headers={"Authorization": f"Token {token}"},
+        timeout=HTTP_TIMEOUT_SECS,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    ) as client:
+        for n in range(count):
+            response = client.post(
+                "/api/user-activities/",
+                json={"text": f"{label} #{n}", "workspace_group": group_id},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(int(response.json()["id"]))
+    return ids
 
 
 @contextlib.asynccontextmanager
