@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import Client
 
 from iam.models import IAMUser
 from tests.consumers.conftest import Opener, Socket, session_cookie, token_headers
@@ -134,3 +135,40 @@ async def test_connect_prefers_token_over_session(
 
     assert connected
     await assert_closed_unauthenticated(socket)
+
+
+async def test_logout_closes_the_session_socket_4401_within_a_second(
+    open_socket: Opener, make_user: MakeUser, settings: Any
+) -> None:
+    settings.ALLOWED_HOSTS = ["testserver"]
+    user = await database_sync_to_async(make_user)()
+    browser = Client()
+    await database_sync_to_async(browser.force_login)(user)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    connected, _, socket = await open_socket(
+        headers=[(b"cookie", cookie), (b"origin", b"http://testserver")]
+    )
+    assert connected
+    await socket.ping_pong()
+
+    await database_sync_to_async(browser.logout)()
+
+    assert await socket.receive_output(timeout=1.0) == {
+        "type": "websocket.close",
+        "code": 4401,
+    }
+
+
+async def test_token_socket_survives_the_users_session_logout(
+    token_socket: Callable[[IAMUser], Awaitable[Socket]], make_user: MakeUser
+) -> None:
+    """Tests that logging out a browser does not cut off the user's programs."""
+    user = await database_sync_to_async(make_user)()
+    browser = Client()
+    await database_sync_to_async(browser.force_login)(user)
+    socket = await token_socket(user)
+
+    await database_sync_to_async(browser.logout)()
+
+    assert await socket.nothing(timeout=1.2)
+    await socket.ping_pong()
