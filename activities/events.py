@@ -46,22 +46,56 @@ def publish_on_commit(event: ActivityEvent) -> None:
     transaction.on_commit(lambda: publish(message), robust=True)
 
 
+# The server's event loop, when this process runs one (bound by gateway.asgi).
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let publishes from request threads hand their message to `loop` and go on."""
+    global _server_loop
+    _server_loop = loop
+
+
 def publish(message: dict[str, Any]) -> bool:
     """Send one message to its group; a failure is logged, never raised.
+
+    In a server process the send is handed to the server's event loop and the
+    request thread goes on without waiting for Redis or for the loop, which may be
+    busy writing the previous event to a thousand sockets. Elsewhere (commands,
+    shells, tests without a server) it is sent before returning.
 
     A message lost here is not lost to subscribers: gateway processes notice that
     the group's head moved past what they forwarded and read the gap from the log.
     """
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not _runs_in(loop):
+        future = asyncio.run_coroutine_threadsafe(_send(message), loop)
+        future.add_done_callback(lambda done: _log_failure(done, message))
+        return True
     try:
         async_to_sync(_send)(message)
     except Exception:
-        logger.exception(
-            "publish of group %s seq %s failed; subscribers will catch up from the log",
-            message["group"],
-            message["seq"],
-        )
+        _log_failure(None, message)
         return False
     return True
+
+
+def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _log_failure(done: Any, message: dict[str, Any]) -> None:
+    if done is not None and (done.cancelled() or done.exception() is None):
+        return
+    logger.error(
+        "publish of group %s seq %s failed; subscribers will catch up from the log",
+        message["group"],
+        message["seq"],
+        exc_info=done.exception() if done is not None else True,
+    )
 
 
 async def _send(message: dict[str, Any]) -> None:

@@ -82,10 +82,30 @@ def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
     ):
         return None
     open_state = protocol.STATE_OPEN
+    # A plain TCP transport exposes its socket; TLS and other wrappers do not, and
+    # then every frame goes through the transport's buffer.
+    sock = getattr(transport, "socket", None)
 
     def write(frame: bytes) -> int:
-        if protocol.state != open_state:
+        if (
+            protocol.state != open_state
+            or transport.disconnecting
+            or transport.disconnected
+        ):
             return -1
+        queued = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        if sock is not None and queued == 0:
+            # Nothing is waiting: one send() and done, without registering the
+            # socket with the event loop for a write it can do now.
+            try:
+                sent = sock.send(frame)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                sent = 0  # the transport meets the same error and closes properly
+            if sent == len(frame):
+                return 0
+            frame = frame[sent:]
         transport.write(frame)
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 

@@ -4,7 +4,9 @@ The socket stack reads outside in: who is calling (session or token), whether th
 page it comes from is allowed, then the route.
 """
 
+import asyncio
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -13,13 +15,30 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from activities.events import bind_server_loop  # noqa: E402
 from consumers.auth import GatewayAuthStack  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from consumers.security import OriginGuard  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": GatewayAuthStack(OriginGuard(URLRouter(websocket_urlpatterns))),
-    }
+
+class ServerLoopBinding:
+    """Tells the publisher which event loop serves this process (see events)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        bind_server_loop(asyncio.get_running_loop())
+        return await self.inner(scope, receive, send)
+
+
+application = ServerLoopBinding(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": GatewayAuthStack(
+                OriginGuard(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

@@ -115,7 +115,12 @@ DATABASES = {
         conn_max_age=env("DATABASE_CONN_MAX_AGE", 60),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # One test database per process: test runs on one server do not collide.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = (
+        f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+    )
+else:
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of one
     # failing with "database is locked" when it upgrades a read lock.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}

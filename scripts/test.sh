@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/gateway}"
 REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
-mkdir -p var test-artifacts
+mkdir -p var/static test-artifacts
 
 $BIN/ruff check .
 $BIN/ruff format --check .
