@@ -22,10 +22,23 @@ def activity_visible_list(*, user: IAMUser) -> QuerySet[UserActivity]:
     return queryset.filter(Q(workspace_group_id__in=member_of) | Q(user=user))
 
 
-def activity_get(*, user: IAMUser, pk: Any) -> UserActivity:
-    """One visible activity; a hidden one is missing, so ids leak nothing."""
+# Ids are 64-bit; a larger number is simply an id that does not exist.
+_MAX_ID = 2**63 - 1
+
+
+def activity_get(*, user: IAMUser, pk: Any, for_update: bool = False) -> UserActivity:
+    """One visible activity; a hidden one is missing, so ids leak nothing.
+
+    With `for_update` the row is locked until the caller's transaction ends.
+    """
+    queryset = activity_visible_list(user=user)
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
     try:
-        return activity_visible_list(user=user).get(pk=int(pk))
+        key = int(pk)
+        if not 0 < key <= _MAX_ID:
+            raise ValueError(key)
+        return queryset.get(pk=key)
     except (UserActivity.DoesNotExist, TypeError, ValueError):
         raise NotFoundError("No UserActivity matches the given query.") from None
 
