@@ -46,17 +46,31 @@ async def _check_database() -> str:
     return "ok"
 
 
+# One probe channel per layer and event loop, reused: on the Redis pub/sub layer
+# every new channel is a subscription that lives as long as the process. Two probes
+# at once share it safely: each sends one message and takes one.
+_probe_channels: dict[tuple[int, int], str] = {}
+
+
 async def _check_layer() -> str:
     layer = get_channel_layer()
     if layer is None:
         return "unavailable"
+    key = (id(layer), id(asyncio.get_running_loop()))
     try:
-        channel = await asyncio.wait_for(layer.new_channel(), READINESS_TIMEOUT_SECS)
+        channel = _probe_channels.get(key)
+        if channel is None:
+            channel = await asyncio.wait_for(
+                layer.new_channel("readiness."), READINESS_TIMEOUT_SECS
+            )
+            _probe_channels[key] = channel
         await asyncio.wait_for(
             layer.send(channel, {"type": "readiness.ping"}), READINESS_TIMEOUT_SECS
         )
         await asyncio.wait_for(layer.receive(channel), READINESS_TIMEOUT_SECS)
     except Exception as exc:
+        # A timed-out receive unsubscribes the channel: start afresh next time.
+        _probe_channels.pop(key, None)
         logger.warning("readiness: channel layer unavailable: %s", exc)
         return "unavailable"
     return "ok"

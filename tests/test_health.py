@@ -78,3 +78,27 @@ def test_readyz_is_503_when_the_database_refuses() -> None:
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "unavailable"
     assert response.json()["status"] == "unavailable"
+
+
+async def test_readiness_probes_reuse_one_layer_channel(db: Any) -> None:
+    """Regression: each probe used to open a new channel, and on the Redis pub/sub
+    layer every channel is a subscription kept for the life of the process, so a
+    probe every few seconds grew the worker without bound."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    # The pub/sub layer keeps its channels per event loop; others keep none.
+    def open_channels() -> int:
+        return len(layer._get_layer().channels) if hasattr(layer, "_get_layer") else 0
+
+    first = await health._check_layer()
+    probes_after_one = set(health._probe_channels.values())
+    open_after_one = open_channels()
+
+    results = [await health._check_layer() for _ in range(5)]
+
+    assert first == "ok"
+    assert results == ["ok"] * 5
+    assert set(health._probe_channels.values()) == probes_after_one
+    assert open_channels() == open_after_one
