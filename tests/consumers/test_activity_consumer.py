@@ -978,3 +978,22 @@ async def test_socket_of_a_still_valid_token_survives_the_poll(
     assert await socket.receive() == event_frame(
         "created", world.group, head + 1, await representation(activity.pk)
     )
+
+
+async def test_subscriptions_per_socket_are_capped(
+    world: World, token_socket: OpenToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(activity_consumer, "MAX_SUBSCRIPTIONS_PER_SOCKET", 1)
+    socket = await token_socket(world.bob)
+    await subscribed(socket, world.group)
+
+    refused = await socket.subscribe(world.other.pk)
+    await subscribed(socket, world.group)
+
+    assert refused == {
+        "type": "error",
+        "code": "bad_request",
+        "detail": "At most 1 subscriptions per socket.",
+    }
+    await create_activity(world.alice, world.other)
+    assert await socket.nothing(timeout=0.5)
