@@ -330,13 +330,8 @@ class Hub:
     async def _repair(self, feed: GroupFeed, *, up_to: int) -> None:
         """Forward the logged events after `feed.last_seq` up to `up_to`."""
         while feed.last_seq < up_to:
-            rows = await database_sync_to_async(activity_selectors.events_after)(
-                group_id=feed.group_id,
-                after_seq=feed.last_seq,
-                up_to=up_to,
-                limit=REPLAY_BATCH,
-            )
-            if not rows or rows[0].seq != feed.last_seq + 1:
+            events = await _read_log(feed.group_id, after=feed.last_seq, up_to=up_to)
+            if events is None:
                 # Pruned before this process saw it: the subscribers must refetch.
                 logger.warning(
                     "group %s events %s..%s gone from the log; resetting subscribers",
@@ -353,11 +348,11 @@ class Hub:
             logger.info(
                 "group %s: forwarding %s events from the log after seq %s",
                 feed.group_id,
-                len(rows),
+                len(events),
                 feed.last_seq,
             )
-            for row in rows:
-                await self._fan_out(feed, Event.of_log(row))
+            for event in events:
+                await self._fan_out(feed, event)
 
     async def _fan_out(self, feed: GroupFeed, event: Event) -> None:
         if event.access > feed.access_version:
@@ -434,19 +429,14 @@ class Hub:
             if sub.cursor >= target:
                 sub.catching_up = False
                 return
-            rows = await database_sync_to_async(activity_selectors.events_after)(
-                group_id=sub.group_id,
-                after_seq=sub.cursor,
-                up_to=target,
-                limit=REPLAY_BATCH,
-            )
-            if not rows or rows[0].seq != sub.cursor + 1:
+            events = await _read_log(sub.group_id, after=sub.cursor, up_to=target)
+            if events is None:
                 head = max(target, last)
                 await sub.sink.send_text(protocol.reset_frame(sub.group_id, head))
                 sub.cursor = head
                 continue
-            for row in rows:
-                if not await self._send_one(sub, Event.of_log(row)):
+            for event in events:
+                if not await self._send_one(sub, event):
                     return
 
     async def _send_one(self, sub: Subscription, event: Event) -> bool:
@@ -550,6 +540,17 @@ class Hub:
             return
         for group_id in list(self.feeds):
             await layer.group_add(group_name(group_id), self.channel_name)
+
+
+async def _read_log(group_id: int, *, after: int, up_to: int) -> list[Event] | None:
+    """The next logged events of a group after seq `after` (up to `up_to`), or None
+    when the log no longer holds the one right after `after` (it was pruned)."""
+    rows = await database_sync_to_async(activity_selectors.events_after)(
+        group_id=group_id, after_seq=after, up_to=up_to, limit=REPLAY_BATCH
+    )
+    if not rows or rows[0].seq != after + 1:
+        return None
+    return [Event.of_log(row) for row in rows]
 
 
 @dataclass
