@@ -140,6 +140,7 @@ class Hub:
         self._started = False
         self._tasks: list[asyncio.Task[None]] = []
         self._feed_lock = asyncio.Lock()
+        self._replays: set[asyncio.Task[None]] = set()
         self._closing = False
         self._queue_limit: int = gateway_setting("SOCKET_QUEUE_LIMIT")
         self._buffer_limit: int = gateway_setting("SOCKET_BUFFER_LIMIT_BYTES")
@@ -163,7 +164,8 @@ class Hub:
             *(sink.close_with(close_code) for sink in list(self.sinks)),
             return_exceptions=True,
         )
-        for task in self._tasks + [f.task for f in self.feeds.values() if f.task]:
+        feed_tasks = [feed.task for feed in self.feeds.values() if feed.task]
+        for task in [*self._tasks, *feed_tasks, *self._replays]:
             task.cancel()
 
     # -- sockets -----------------------------------------------------------------
@@ -404,7 +406,10 @@ class Hub:
 
     def _catch_up(self, sub: Subscription) -> None:
         sub.catching_up = True
-        asyncio.create_task(self._run_catch_up(sub))
+        # The loop keeps only weak references to tasks: hold it until it ends.
+        task = asyncio.create_task(self._run_catch_up(sub))
+        self._replays.add(task)
+        task.add_done_callback(self._replays.discard)
 
     async def _run_catch_up(self, sub: Subscription) -> None:
         try:
