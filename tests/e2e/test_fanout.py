@@ -70,7 +70,9 @@ async def test_edit_reaches_member_socket_only(
         assert await sa.recv() == event_frame("created", g1, seq_a + 3, second)
         moved = await api_admin.patch(second["id"], workspace_group=g2)
         assert moved["workspace_group"] == g2
-        assert await sa.recv() == event_frame("removed", g1, seq_a + 4, moved)
+        # g1 is told what left as its members last saw it: the new state (group,
+        # text) belongs to g2 alone.
+        assert await sa.recv() == event_frame("removed", g1, seq_a + 4, second)
         assert await sb.recv() == event_frame("created", g2, seq_b + 1, moved)
         await _quiet(sa, sb, sc)
 
