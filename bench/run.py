@@ -62,6 +62,7 @@ class SystemSpec:
     workers: int = 1
     asgi: str = ""
     flat_only: bool = False
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     def command(self, port: int) -> list[str]:
         if self.kind == "gateway":
@@ -76,6 +77,13 @@ SYSTEMS = {
     "gateway": SystemSpec("gateway", "gateway", "gateway.settings"),
     "gateway-2w": SystemSpec(
         "gateway-2w", "gateway", "gateway.settings", workers=2, flat_only=True
+    ),
+    # The same gateway on channels-redis' core (list-based) layer instead of pub/sub.
+    "gateway-core": SystemSpec(
+        "gateway-core",
+        "gateway",
+        "gateway.settings",
+        extra_env=(("CHANNEL_LAYER", "core"),),
     ),
     "channels-docs": SystemSpec(
         "channels-docs",
@@ -297,7 +305,7 @@ def server_start(environment: Environment, spec: SystemSpec) -> Server:
         process = subprocess.Popen(
             spec.command(port),
             cwd=ROOT,
-            env=environment.env(spec.settings, port),
+            env={**environment.env(spec.settings, port), **dict(spec.extra_env)},
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -142,7 +142,15 @@ CHANNEL_LAYER_PREFIX: str = env(
     "gw-" + hashlib.sha256(_database_identity.encode()).hexdigest()[:12],
 )
 
-if REDIS_URL:
+# "pubsub" (default) or "core": channels-redis' two layers. Both work; pub/sub
+# measured ahead (bench/README.md) and has no per-channel capacity to overflow.
+CHANNEL_LAYER: str = env("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in {"pubsub", "core"}:
+    raise ImproperlyConfigured(
+        f"CHANNEL_LAYER must be pubsub or core, not {CHANNEL_LAYER}"
+    )
+
+if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             # One Redis pub/sub subscription per group per process; messages are
@@ -150,6 +158,19 @@ if REDIS_URL:
             # (the core layer's capacity drops) never sit on the delivery path.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
+        }
+    }
+elif REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # One channel per process (the hub's) carries every event of the
+            # process's groups, so its capacity is sized for bursts, not sockets.
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": CHANNEL_LAYER_PREFIX,
+                "capacity": 100_000,
+            },
         }
     }
 else:
