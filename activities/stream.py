@@ -74,8 +74,10 @@ def event_record(
     """Number one event in its group, log it, publish it when its change commits."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are recorded inside the transaction of their change")
+    # NO KEY UPDATE: the row's key never changes here, and this lock then does not
+    # wait on the key-share locks that inserts referencing the group take.
     head = (
-        WorkspaceGroup.objects.select_for_update()
+        WorkspaceGroup.objects.select_for_update(no_key=True)
         .only("event_seq", "access_version")
         .get(pk=group_id)
     )

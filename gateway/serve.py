@@ -85,7 +85,15 @@ def main() -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        print(
+            f"cannot listen on {host}:{port}: {exc.strerror}. "
+            "Is another gateway running? Pick another port: PORT=8150 make run",
+            file=sys.stderr,
+        )
+        return 1
     listener.listen(1024)
     fd = listener.fileno()
     children = [

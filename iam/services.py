@@ -51,7 +51,7 @@ def membership_add(
     """Add (or re-role) a user in a group; access is granted at once."""
     with transaction.atomic():
         head = (
-            WorkspaceGroup.objects.select_for_update()
+            WorkspaceGroup.objects.select_for_update(no_key=True)
             .only("event_seq")
             .get(pk=group.pk)
         )
