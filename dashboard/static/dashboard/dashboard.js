@@ -13,6 +13,14 @@
  *   screen can be bookmarked as it is set up.
  */
 
+import {
+  Stats,
+  categoryStyle,
+  filterActive,
+  footerText,
+  typesForFilter,
+  updatesBelowText,
+} from "./dashboard-model.js";
 import { FeedClient, STATUS, activityListUrl } from "./feed-client.js";
 
 const MAX_ROWS = 200;
@@ -28,25 +36,6 @@ const MAX_DEFAULT_FEEDS = 4;
 // A change this long after creation reads as an edit, not as part of creating it.
 const EDITED_AFTER_MS = 2_000;
 
-const CATEGORY_STYLE = {
-  session: { colour: "#94a3b8", icon: "⏻" },
-  game: { colour: "#f97316", icon: "♟" },
-  streak: { colour: "#facc15", icon: "⚡" },
-  elo: { colour: "#eab308", icon: "⇅" },
-  xp: { colour: "#a3e635", icon: "★" },
-  resource: { colour: "#38bdf8", icon: "▤" },
-  quest: { colour: "#fb7185", icon: "⚑" },
-  publication: { colour: "#c084fc", icon: "¶" },
-  blog: { colour: "#f472b6", icon: "✎" },
-  experience: { colour: "#2dd4bf", icon: "◆" },
-  ai: { colour: "#818cf8", icon: "✦" },
-  podcast: { colour: "#fb923c", icon: "♫" },
-  video: { colour: "#f87171", icon: "▶" },
-  document: { colour: "#60a5fa", icon: "▦" },
-  profile: { colour: "#4ade80", icon: "☺" },
-  social: { colour: "#e879f9", icon: "♥" },
-  collection: { colour: "#22d3ee", icon: "❖" },
-};
 
 const boot = JSON.parse(document.getElementById("dashboard-boot").textContent);
 const typeInfo = new Map(boot.activity_types.map((type) => [type.value, type]));
@@ -72,6 +61,25 @@ function svg(tag, attributes = {}) {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
   return node;
+}
+
+/** A category's icon as inline SVG in the current text colour. */
+function categoryIcon(category) {
+  const icon = svg("svg", {
+    class: "badge-icon",
+    viewBox: "0 0 16 16",
+    width: 14,
+    height: 14,
+    fill: "none",
+    stroke: "currentColor",
+    "stroke-width": 1.6,
+    "stroke-linecap": "round",
+    "stroke-linejoin": "round",
+    "aria-hidden": "true",
+    focusable: "false",
+  });
+  for (const [tag, attributes] of categoryStyle(category).icon) icon.append(svg(tag, attributes));
+  return icon;
 }
 
 const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
@@ -151,15 +159,6 @@ function writeState(state) {
   history.replaceState(null, "", `#${params}`);
 }
 
-function typesForFilter(value) {
-  if (!value) return null;
-  if (value.startsWith("cat:")) {
-    const category = value.slice(4);
-    return boot.activity_types.filter((t) => t.category === category).map((t) => t.value);
-  }
-  return [Number(value)];
-}
-
 // -- one feed column ----------------------------------------------------------------
 
 class FeedView {
@@ -173,6 +172,9 @@ class FeedView {
     this.atLatest = true;
     this.missed = 0;
     this.loaded = false;
+    // Ids of rows edited while below the visible part, not yet scrolled to.
+    this.below = new Set();
+    this.seen = new IntersectionObserver((entries) => this.onSeen(entries), { threshold: 0.5 });
 
     this.count = el("span", { className: "feed-count", text: "" });
     this.title = el("h2", { id: `feed-title-${group.id}`, text: group.name });
@@ -194,16 +196,20 @@ class FeedView {
       this.title,
       this.count,
     );
+    this.belowCue = el("button", { type: "button", className: "updates-below", hidden: true });
+    this.belowCue.addEventListener("click", () => this.showFirstBelow());
     this.root = el(
       "section",
       { className: "feed", "data-group": group.id, "aria-labelledby": `feed-title-${group.id}` },
       header,
       this.newer,
       this.scroller,
+      this.belowCue,
     );
   }
 
   snapshot(activities, next) {
+    this.forgetBelow();
     this.rows.clear();
     this.list.replaceChildren();
     for (const activity of activities) this.append(activity);
@@ -244,9 +250,18 @@ class FeedView {
     const existing = this.rows.get(activity.id);
     if (existing) {
       const row = this.page.renderRow(activity);
-      row.classList.add("changed");
       existing.row.replaceWith(row);
       this.rows.set(activity.id, { activity, row });
+      if (this.isBelowView(row)) {
+        // Out of sight: highlight it when it is scrolled to, and say so meanwhile.
+        this.seen.unobserve(existing.row);
+        this.below.add(activity.id);
+        this.seen.observe(row);
+        this.refreshBelow();
+      } else {
+        this.forgetBelow(activity.id);
+        row.classList.add("changed");
+      }
       return false;
     }
     const newest = this.newestId();
@@ -278,6 +293,7 @@ class FeedView {
   remove(activity) {
     const existing = this.rows.get(activity.id);
     if (!existing) return;
+    this.forgetBelow(activity.id);
     existing.row.remove();
     this.rows.delete(activity.id);
     this.refreshChrome();
@@ -286,6 +302,7 @@ class FeedView {
   trimOldest() {
     while (this.rows.size > MAX_ROWS) {
       const last = this.list.lastElementChild;
+      this.forgetBelow(Number(last.dataset.id));
       this.rows.delete(Number(last.dataset.id));
       last.remove();
       // The REST cursor pointed after the row just dropped: find our place again
@@ -298,6 +315,7 @@ class FeedView {
   trimNewest() {
     while (this.rows.size > MAX_ROWS) {
       const first = this.list.firstElementChild;
+      this.forgetBelow(Number(first.dataset.id));
       this.rows.delete(Number(first.dataset.id));
       first.remove();
       this.atLatest = false;
@@ -342,6 +360,48 @@ class FeedView {
     return { activities: [], next: null };
   }
 
+  /** Whether a row lies below what can be seen of this column right now. */
+  isBelowView(row) {
+    const bottom = Math.min(this.scroller.getBoundingClientRect().bottom, window.innerHeight);
+    return row.getBoundingClientRect().top >= bottom - 8;
+  }
+
+  onSeen(entries) {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      const id = Number(entry.target.dataset.id);
+      this.seen.unobserve(entry.target);
+      if (!this.below.delete(id)) continue;
+      entry.target.classList.add("changed");
+    }
+    this.refreshBelow();
+  }
+
+  /** Stop tracking one row (`id`), or every row. */
+  forgetBelow(id = null) {
+    const ids = id === null ? [...this.below] : [id];
+    for (const one of ids) {
+      const entry = this.rows.get(one);
+      if (entry) this.seen.unobserve(entry.row);
+      this.below.delete(one);
+    }
+    if (ids.length) this.refreshBelow();
+  }
+
+  refreshBelow() {
+    const text = updatesBelowText(this.below.size);
+    this.belowCue.hidden = !text;
+    this.belowCue.textContent = text ? `↓ ${text}` : "";
+  }
+
+  showFirstBelow() {
+    // The topmost edited row; the rest follow as the reader scrolls on.
+    const row = [...this.list.children].find((candidate) => this.below.has(Number(candidate.dataset.id)));
+    if (!row) return;
+    const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    row.scrollIntoView({ block: "center", behavior: smooth ? "smooth" : "auto" });
+  }
+
   jumpToLatest() {
     this.loaded = false;
     this.list.setAttribute("aria-busy", "true");
@@ -355,10 +415,14 @@ class FeedView {
     this.newer.textContent = this.missed
       ? `${this.missed} newer ${this.missed === 1 ? "activity" : "activities"}: show latest`
       : "Show latest";
-    if (this.loadingOlder) this.footer.textContent = "Loading older activities…";
-    else if (!this.loaded) this.footer.textContent = "Loading…";
-    else if (this.hasOlder()) this.footer.textContent = "Scroll for older activities";
-    else this.footer.textContent = shown ? "No older activities" : "Nothing here yet";
+    this.footer.textContent = footerText({
+      loading: this.loadingOlder,
+      loaded: this.loaded,
+      hasOlder: this.hasOlder(),
+      shown,
+      filtered: this.page.filterActive(),
+    });
+    this.refreshBelow();
   }
 
   tick(now) {
@@ -369,70 +433,12 @@ class FeedView {
   }
 }
 
-// -- counts per category and the per-minute plot -----------------------------------
-
-class Stats {
-  constructor() {
-    this.entries = new Map();
-  }
-
-  key(groupId, activity) {
-    return `${groupId}:${activity.id}`;
-  }
-
-  add(groupId, activity) {
-    this.entries.set(this.key(groupId, activity), {
-      at: Date.parse(activity.created_at),
-      category: typeOf(activity).category,
-    });
-  }
-
-  addMany(groupId, activities) {
-    for (const activity of activities) this.add(groupId, activity);
-  }
-
-  remove(groupId, activity) {
-    this.entries.delete(this.key(groupId, activity));
-  }
-
-  dropGroup(groupId) {
-    for (const key of [...this.entries.keys()]) {
-      if (key.startsWith(`${groupId}:`)) this.entries.delete(key);
-    }
-  }
-
-  clear() {
-    this.entries.clear();
-  }
-
-  /** Counts per category and per minute (oldest first) over the last `minutes`. */
-  summary(minutes, now) {
-    const start = now - minutes * 60_000;
-    const perCategory = new Map();
-    const perMinute = new Array(minutes).fill(0);
-    let total = 0;
-    for (const [key, { at, category }] of this.entries) {
-      if (at < now - 60 * 60_000 - 60_000) {
-        // Older than the largest window: never counted again.
-        this.entries.delete(key);
-        continue;
-      }
-      if (at < start || at > now + 60_000) continue;
-      total += 1;
-      perCategory.set(category, (perCategory.get(category) || 0) + 1);
-      const bucket = Math.min(minutes - 1, Math.floor((at - start) / 60_000));
-      perMinute[bucket] += 1;
-    }
-    return { total, perCategory, perMinute };
-  }
-}
-
 // -- the page -----------------------------------------------------------------------
 
 class DashboardPage {
   constructor() {
     this.client = new FeedClient({ pageSize: PAGE_SIZE });
-    this.stats = new Stats();
+    this.stats = new Stats((activity) => typeOf(activity).category);
     this.feeds = new Map();
     this.groups = [];
     this.authors = new Map();
@@ -538,8 +544,8 @@ class DashboardPage {
     }
     const categories = el("optgroup", { label: "Categories" });
     for (const { value, label } of boot.categories) {
-      const style = CATEGORY_STYLE[value] || {};
-      categories.append(el("option", { value: `cat:${value}`, text: `${style.icon || ""} ${label}`.trim() }));
+      // Options hold text only: the icons are SVG and fonts may lack symbol glyphs.
+      categories.append(el("option", { value: `cat:${value}`, text: label }));
     }
     this.typeFilter.append(categories);
     for (const { value, label } of boot.categories) {
@@ -553,7 +559,7 @@ class DashboardPage {
 
   filter() {
     return {
-      activityTypes: typesForFilter(this.state.type),
+      activityTypes: typesForFilter(this.state.type, boot.activity_types),
       author: this.state.author ? Number(this.state.author) : null,
     };
   }
@@ -570,8 +576,17 @@ class DashboardPage {
       feed.loaded = false;
       feed.list.setAttribute("aria-busy", "true");
       this.client.watch(feed.group.id, this.filter());
+      feed.refreshChrome();
     }
+    // The counts follow at once: what the new filter excludes leaves them now, and
+    // what it newly includes is fetched by reloadStats.
+    this.stats.keepOnly(this.filter());
+    this.renderStats(Date.now());
     this.reloadStats();
+  }
+
+  filterActive() {
+    return filterActive(this.filter());
   }
 
   toggleGroup(id, on) {
@@ -602,6 +617,7 @@ class DashboardPage {
     this.feeds.delete(id);
     this.stats.dropGroup(id);
     this.scheduleStats();
+    feed.seen.disconnect();
     feed.root.remove();
   }
 
@@ -667,7 +683,7 @@ class DashboardPage {
 
   renderRow(activity) {
     const type = typeOf(activity);
-    const style = CATEGORY_STYLE[type.category] || CATEGORY_STYLE.session;
+    const style = categoryStyle(type.category);
     const user = activity.user || { id: 0, username: "unknown" };
     const picture = safeImageUrl(user.profile_picture);
     const avatar = picture
@@ -677,7 +693,7 @@ class DashboardPage {
     const badge = el(
       "span",
       { className: "badge", title: categoryLabel.get(type.category) || type.category },
-      el("span", { className: "badge-icon", "aria-hidden": "true", text: style.icon }),
+      categoryIcon(type.category),
       el("span", { text: type.label }),
     );
     badge.style.setProperty("--category", style.colour);
@@ -736,7 +752,8 @@ class DashboardPage {
 
   async reloadStats() {
     const load = ++this.statsLoad;
-    this.stats.clear();
+    // Entries are keyed by group and id, so refetching adds nothing twice; summary()
+    // counts only what the current filters match.
     for (const feed of this.feeds.values()) this.stats.addMany(feed.group.id, [...feed.rows.values()].map((r) => r.activity));
     this.scheduleStats();
     const since = new Date(Date.now() - this.state.window * 60_000).toISOString();
@@ -760,7 +777,7 @@ class DashboardPage {
 
   renderStats(now) {
     const minutes = this.state.window;
-    const { total, perCategory, perMinute } = this.stats.summary(minutes, now);
+    const { total, perCategory, perMinute } = this.stats.summary(minutes, now, this.filter());
     document.getElementById("stat-total").textContent = String(total);
     document.getElementById("stat-window").textContent = `${minutes} minutes`;
 
@@ -768,11 +785,11 @@ class DashboardPage {
     const items = [...perCategory]
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .map(([category, count]) => {
-        const style = CATEGORY_STYLE[category] || CATEGORY_STYLE.session;
+        const style = categoryStyle(category);
         const item = el(
           "li",
           { className: "count", "data-category": category },
-          el("span", { className: "badge-icon", "aria-hidden": "true", text: style.icon }),
+          categoryIcon(category),
           el("span", { className: "count-label", text: categoryLabel.get(category) || category }),
           el("span", { className: "count-value", text: String(count) }),
         );
@@ -813,10 +830,9 @@ class DashboardPage {
       bar.append(title);
       nodes.push(bar);
     });
-    const label = svg("text", { x: 4, y: 12, class: "plot-label" });
-    label.textContent = `peak ${Math.max(...perMinute)}/min`;
-    nodes.push(label);
     plot.replaceChildren(...nodes);
+    // In HTML, not in the plot: the plot stretches, which would distort the text.
+    document.getElementById("rate-peak").textContent = `peak ${Math.max(...perMinute)}/min`;
     const latest = perMinute.at(-1);
     plot.setAttribute(
       "aria-label",
