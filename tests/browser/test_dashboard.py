@@ -294,3 +294,169 @@ def test_restart_reconnects_and_shows_missed_events_exactly_once(
     ids = row_ids(page, gateway, "Design team")
     assert len(ids) == len(set(ids)), "no activity shown twice"
     assert ids[:4] == [after, *missed[::-1], before]
+
+
+def stat_count(page: Page, category: str) -> Locator:
+    return page.locator(f'#category-counts li[data-category="{category}"] .count-value')
+
+
+def test_counts_follow_the_type_and_author_filters_at_once(
+    page: Page, gateway: Gateway
+) -> None:
+    gateway.create("Design team", "Game Won: beat the bots 3-1", activity_type=205)
+    gateway.api(
+        "POST",
+        "/api/user-activities/",
+        as_user="bob",
+        json={
+            "text": "Game Joined: the 3v3 arena match",
+            "activity_type": 201,
+            "workspace_group": gateway.group_id("Design team"),
+        },
+    )
+    gateway.create("Design team", "Blog Read: 'Designing for latency'", 752)
+    sign_in(page, fragment=fragment(gateway, "Design team"))
+    design = feed(page, gateway, "Design team")
+    expect(stat_count(page, "blog")).to_be_visible()
+
+    page.get_by_label("Activity type").select_option("cat:game")
+
+    others = page.locator(
+        '#category-counts li[data-category]:not([data-category="game"])'
+    )
+    expect(others).to_have_count(0)
+    expect(design.locator("li.row").first).to_have_class(re.compile(r"\bcat-game\b"))
+    expect(design.locator("li.row:not(.cat-game)")).to_have_count(0)
+    shown = design.locator("li.row").count()
+    # Every row of this group was made minutes ago: the counts are the rows shown.
+    expect(page.locator("#stat-total")).to_have_text(str(shown))
+    expect(stat_count(page, "game")).to_have_text(str(shown))
+
+    page.get_by_label("Author").select_option(label="Bob Okafor")
+    expect(design.locator("li.row .who", has_not_text="Bob Okafor")).to_have_count(0)
+    bob_games = design.locator("li.row").count()
+    expect(page.locator("#stat-total")).to_have_text(str(bob_games))
+
+    page.get_by_label("Author").select_option("")
+    page.get_by_label("Activity type").select_option("")
+    expect(stat_count(page, "blog")).to_be_visible()
+
+
+def test_a_column_emptied_by_a_filter_says_so(page: Page, gateway: Gateway) -> None:
+    # Erin is not in the Design team: under her filter its column is empty.
+    erin = gateway.user_id("erin")
+    sign_in(page, fragment=fragment(gateway, "Design team", extra=f"&author={erin}"))
+    footer = feed(page, gateway, "Design team").locator(".feed-footer")
+    expect(footer).to_have_text("No activities match these filters")
+    expect(page.locator("#stat-total")).to_have_text("0")
+
+    page.get_by_label("Author").select_option("")
+    expect(footer).not_to_have_text(re.compile("match these filters"))
+    expect(feed(page, gateway, "Design team").locator("li.row").first).to_be_visible()
+
+
+def test_an_edit_below_the_visible_rows_gets_a_cue(
+    page: Page, gateway: Gateway
+) -> None:
+    page.set_viewport_size({"width": 1600, "height": 760})
+    made = gateway.create_offline(
+        "Game night", [f"XP Gained: +{10 * n} XP for a lesson" for n in range(1, 31)]
+    )
+    sign_in(page, fragment=fragment(gateway, "Game night"))
+    game_night = feed(page, gateway, "Game night")
+    target = row(page, gateway, "Game night", made[0])
+    expect(target).to_have_count(1)
+    expect(target).not_to_be_in_viewport()
+    cue = game_night.locator(".updates-below")
+    expect(cue).to_be_hidden()
+
+    gateway.api(
+        "PATCH",
+        f"/api/user-activities/{made[0]}/",
+        json={"text": "XP Gained: +40 XP for the weekly quest"},
+    )
+
+    expect(cue).to_have_text(re.compile(r"1 update below$"), timeout=LIVE_WITHIN_MS)
+    expect(target.locator(".text")).to_have_text(re.compile("weekly quest"))
+    page.screenshot(path=str(SCREENSHOTS / "update-below-cue.png"))
+    cue.click()
+    expect(target).to_be_in_viewport()
+    expect(target).to_have_class(re.compile(r"\bchanged\b"))
+    expect(cue).to_be_hidden()
+
+
+def test_category_icons_are_inline_svg(page: Page, gateway: Gateway) -> None:
+    session = gateway.create("Design team", "User Login: from the web app", 100)
+    sign_in(page, fragment=fragment(gateway, "Design team"))
+    badge = row(page, gateway, "Design team", session).locator(".badge")
+    expect(badge).to_have_text("User Login")
+    expect(badge.locator("svg.badge-icon path")).not_to_have_count(0)
+    box = badge.locator("svg.badge-icon").bounding_box()
+    assert box is not None and box["width"] >= 12 and box["height"] >= 12
+    expect(
+        page.locator('#category-counts li[data-category="session"] svg')
+    ).to_have_count(1)
+    glyphs = page.locator(".badge-icon:not(svg)")
+    expect(glyphs).to_have_count(0)
+    badge.screenshot(path=str(SCREENSHOTS / "session-badge.png"))
+
+
+def test_peak_label_is_readable(page: Page, gateway: Gateway) -> None:
+    sign_in(page, fragment=fragment(gateway, "Design team"))
+    peak = page.locator("#rate-peak")
+    expect(peak).to_have_text(re.compile(r"^peak [1-9]\d*/min$"))
+    size = peak.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+    colour = peak.evaluate("el => getComputedStyle(el).color")
+    assert size >= 14, size
+    assert colour == "rgb(230, 235, 245)", colour  # the body text colour
+
+
+def test_narrow_screen_header_fits_without_horizontal_overflow(
+    page: Page, gateway: Gateway
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, fragment=fragment(gateway, "Design team", "Game night"))
+    expect(feed(page, gateway, "Design team").locator("li.row").first).to_be_visible()
+
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.body.scrollWidth,"
+        " window.innerWidth]"
+    )
+    assert max(widths[:2]) <= widths[2], widths
+    header = page.locator("header.topbar").bounding_box()
+    assert header is not None and header["height"] <= 60, header
+    sign_out = page.get_by_role("button", name="Sign out").bounding_box()
+    assert sign_out is not None and sign_out["height"] <= 40, sign_out
+    expect(page.locator(".whoami strong")).to_be_visible()
+    expect(page.locator(".whoami")).to_have_text(re.compile("Signed in as alice"))
+    page.screenshot(path=str(SCREENSHOTS / "narrow-390.png"))
+
+
+def test_demo_texts_fit_their_type_and_edits_rewrite_them(gateway: Gateway) -> None:
+    code = (
+        "import json, random\n"
+        "from activities.demo import activity_text\n"
+        "from activities.models import UserActivity\n"
+        "from activities.types import ActivityType\n"
+        "seeded = [(a.activity_type, a.text, a.updated_at > a.created_at)\n"
+        "          for a in UserActivity.objects.filter(resource__has_key='ref')]\n"
+        "rng = random.Random(3)\n"
+        "edits = []\n"
+        "for kind in ActivityType:\n"
+        "    old = activity_text(rng, kind.value)\n"
+        "    edits.append((kind.value, old, activity_text(rng, kind.value, old)))\n"
+        "labels = {k.value: k.label for k in ActivityType}\n"
+        "print('OUT=' + json.dumps({'seeded': seeded, 'edits': edits,"
+        " 'labels': labels}, default=str))\n"
+    )
+    output = gateway.shell(code)
+    line = next(x for x in output.splitlines() if x.startswith("OUT="))
+    found = json.loads(line.removeprefix("OUT="))
+    labels = {int(k): v for k, v in found["labels"].items()}
+    assert found["seeded"], "the demo seeded activities"
+    for activity_type, text, _ in found["seeded"]:
+        assert text.startswith(f"{labels[activity_type]}: "), text
+        assert "edited" not in text, text
+    for activity_type, old, new in found["edits"]:
+        assert new != old and new.startswith(f"{labels[activity_type]}: "), new
+        assert "edited" not in new, new
