@@ -68,7 +68,16 @@ def publish(message: dict[str, Any]) -> bool:
     the group's head moved past what they forwarded and read the gap from the log.
     """
     loop = _server_loop
-    if loop is not None and loop.is_running() and not _runs_in(loop):
+    if loop is not None and not _runs_in(loop):
+        if not loop.is_running() or loop.is_closed():
+            # The server is stopping: waiting on its loop would never end. The
+            # event is in the log; the other processes' polls deliver it.
+            logger.warning(
+                "publish of group %s seq %s skipped: the server is stopping",
+                message["group"],
+                message["seq"],
+            )
+            return False
         future = asyncio.run_coroutine_threadsafe(_send(message), loop)
         future.add_done_callback(lambda done: _log_failure(done, message))
         return True

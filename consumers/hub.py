@@ -121,6 +121,9 @@ class GroupFeed:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     polled_head: int = 0
+    # Whether the hub's channel is in the layer group; until it is, the poll
+    # serves the feed from the log and retries the join.
+    joined: bool = False
 
 
 # Larger than any access version: a feed without subscribers checks nothing.
@@ -151,9 +154,10 @@ class Hub:
         if self._started:
             return
         self._started = True
+        # Nothing here may fail: with Redis down the hub still starts, serves from
+        # the log through the poll, and joins the layer when Redis answers.
         layer = get_channel_layer()
         if layer is not None:
-            self.channel_name = await layer.new_channel("hub.")
             self._tasks.append(asyncio.create_task(self._receive_loop(layer)))
         self._tasks.append(asyncio.create_task(self._poll_loop()))
 
@@ -247,14 +251,25 @@ class Hub:
             feed.polled_head = head
             self.feeds[group_id] = feed
             feed.task = asyncio.create_task(self._run_feed(feed))
-            layer = get_channel_layer()
-            if layer is not None:
-                try:
-                    await layer.group_add(group_name(group_id), self.channel_name)
-                except Exception:
-                    # The poll serves the feed from the log until the layer answers.
-                    logger.exception("could not join layer group of %s", group_id)
+            await self._join(feed)
             return feed
+
+    async def _join(self, feed: GroupFeed) -> None:
+        """Put the hub's channel in the feed's layer group, if the layer answers."""
+        layer = get_channel_layer()
+        if layer is None or not self.channel_name or feed.joined:
+            return
+        try:
+            await asyncio.wait_for(
+                layer.group_add(group_name(feed.group_id), self.channel_name),
+                LAYER_RETRY_MAX_SECS,
+            )
+        except Exception as exc:
+            logger.warning(
+                "group %s: layer join failed (%s); will retry", feed.group_id, exc
+            )
+            return
+        feed.joined = True
 
     async def _drop(self, sub: Subscription) -> None:
         sub.closed = True
@@ -273,7 +288,7 @@ class Hub:
             del self.feeds[feed.group_id]
             feed.queue.put_nowait({"type": _STOP})
             layer = get_channel_layer()
-            if layer is not None:
+            if layer is not None and feed.joined:
                 try:
                     await layer.group_discard(
                         group_name(feed.group_id), self.channel_name
@@ -281,7 +296,26 @@ class Hub:
                 except Exception:
                     logger.warning("could not leave layer group of %s", feed.group_id)
 
+    async def _open_channel(self, layer: Any) -> None:
+        delay = LAYER_RETRY_SECS
+        while not self.channel_name:
+            try:
+                self.channel_name = await asyncio.wait_for(
+                    layer.new_channel("hub."), LAYER_RETRY_MAX_SECS
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "channel layer unavailable (%s); retrying in %.1fs", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, LAYER_RETRY_MAX_SECS)
+        for feed in list(self.feeds.values()):
+            await self._join(feed)
+
     async def _receive_loop(self, layer: Any) -> None:
+        await self._open_channel(layer)
         delay = LAYER_RETRY_SECS
         while True:
             try:
@@ -528,6 +562,9 @@ class Hub:
             pairs, credentials, group_ids
         )
         await self._apply_verdict(verdict)
+        for feed in list(self.feeds.values()):
+            if not feed.joined:
+                await self._join(feed)
         for group_id, (head, version) in heads.items():
             feed = self.feeds.get(group_id)
             if feed is None:
@@ -543,8 +580,9 @@ class Hub:
         layer = get_channel_layer()
         if layer is None:
             return
-        for group_id in list(self.feeds):
-            await layer.group_add(group_name(group_id), self.channel_name)
+        for feed in list(self.feeds.values()):
+            feed.joined = False
+            await self._join(feed)
 
 
 async def _read_log(group_id: int, *, after: int, up_to: int) -> list[Event] | None:

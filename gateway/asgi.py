@@ -19,16 +19,35 @@ from activities.events import bind_server_loop  # noqa: E402
 from consumers.auth import GatewayAuthStack  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from consumers.security import OriginGuard  # noqa: E402
+from gateway import lifecycle  # noqa: E402
 
 
 class ServerLoopBinding:
-    """Tells the publisher which event loop serves this process (see events)."""
+    """Tells the publisher which event loop serves this process (see events), and
+    turns new HTTP requests away while the process drains for a restart."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         bind_server_loop(asyncio.get_running_loop())
+        if scope["type"] == "http" and lifecycle.draining.is_set():
+            # Nothing has been done yet, so the client may safely retry elsewhere.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"connection", b"close"),
+                        (b"retry-after", b"1"),
+                    ],
+                }
+            )
+            await send(
+                {"type": "http.response.body", "body": b'{"detail":"restarting"}'}
+            )
+            return None
         return await self.inner(scope, receive, send)
 
 

@@ -11,11 +11,14 @@ close handshakes, then stops the reactor.
 
 import asyncio
 import logging
+import os
 import sys
 from typing import Any
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+
+from gateway import lifecycle
 
 # Named, not __name__: run with -m this module is "__main__", which no logger
 # configuration knows.
@@ -52,6 +55,7 @@ class GracefulServer(Server):  # type: ignore[misc]
             reactor.stop()
             return
         self.draining = True
+        lifecycle.draining.set()
         logger.info("signal %s: closing sockets with 1012 and stopping", signum)
         for listener in self.listeners:
             listener.addCallback(lambda port: port.stopListening())
@@ -68,20 +72,44 @@ class GracefulServer(Server):  # type: ignore[misc]
             await asyncio.wait_for(
                 asyncio.gather(*(hub.stop() for hub in running_hubs())), grace
             )
-            # Let close frames reach the wire before the reactor tears sockets down.
+            # Let close frames reach the wire before the reactor tears sockets down,
+            # and let requests already running answer (their writes may have
+            # committed: a client left without an answer might retry and repeat).
             loop = asyncio.get_running_loop()
             deadline = loop.time() + grace
-            while loop.time() < deadline and any(hub.sinks for hub in running_hubs()):
+            while loop.time() < deadline and (
+                any(hub.sinks for hub in running_hubs()) or self._busy()
+            ):
                 await asyncio.sleep(0.05)
         except Exception:
             logger.exception("graceful stop did not finish; stopping anyway")
         finally:
             reactor.stop()
 
+    def _busy(self) -> bool:
+        """Whether an HTTP request of this worker is still being answered."""
+        return any(
+            details.get("application_instance") is not None
+            and not details["application_instance"].done()
+            and not details.get("disconnected")
+            and type(protocol).__name__ != "WebSocketProtocol"
+            for protocol, details in list(self.connections.items())
+        )
+
 
 class GatewayCommandLine(CommandLineInterface):  # type: ignore[misc]
     server_class = GracefulServer
 
 
+def main() -> None:
+    GatewayCommandLine().run(sys.argv[1:])
+    # The reactor has stopped. A request thread still blocked on the stopped loop
+    # would keep the interpreter waiting for it forever; the grace period is over.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    sys.exit(GatewayCommandLine().run(sys.argv[1:]))
+    main()
