@@ -1,7 +1,10 @@
 """Query filters of the activity list."""
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -22,6 +25,23 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class MomentField(IsoDateTimeField):
+    """An ISO 8601 date-time that can also be expressed in UTC (how it is stored)."""
+
+    def clean(self, value: object) -> datetime | None:
+        moment = super().clean(value)
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError("Date-time out of range.") from None
+        return moment
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = MomentField
+
+
 class UserActivityFilter(django_filters.FilterSet):
     """Filter by group, type, author, active flag, and changes since a moment."""
 
@@ -33,7 +53,7 @@ class UserActivityFilter(django_filters.FilterSet):
     )
     user = IdFilter(field_name="user_id", help_text="Author id.")
     is_active = django_filters.BooleanFilter()
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = MomentFilter(
         field_name="updated_at", lookup_expr="gte", help_text="ISO 8601 date-time."
     )
 

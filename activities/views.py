@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activities import selectors, services
-from activities.filters import UserActivityFilter
+from activities.filters import IdFilter, UserActivityFilter
 from activities.models import UserActivity
 from activities.serializers import (
     ActivityTypeSerializer,
@@ -42,8 +42,8 @@ STREAM_SEQ_PARAMETER = OpenApiParameter(
 )
 
 
-def stream_seq_header_value(*, user: IAMUser, group_ids: set[int] | None) -> str:
-    """`group=seq` pairs for the caller's groups, narrowed to `group_ids` if given.
+def stream_heads(*, user: IAMUser, group_ids: set[int] | None) -> dict[int, int]:
+    """Latest seq of the caller's groups, narrowed to `group_ids` if given.
 
     Only groups the caller belongs to appear: their heads are what a subscription
     of the caller can start from.
@@ -51,8 +51,12 @@ def stream_seq_header_value(*, user: IAMUser, group_ids: set[int] | None) -> str
     scope = user_group_ids(user=user)
     if group_ids is not None:
         scope &= group_ids
-    heads = selectors.group_heads(group_ids=scope)
-    return ",".join(f"{pk}={heads[pk][0]}" for pk in sorted(heads))
+    return {pk: seq for pk, (seq, _) in selectors.group_heads(group_ids=scope).items()}
+
+
+def stream_seq_header_value(heads: dict[int, int]) -> str:
+    """The `X-Stream-Seq` value: `group=seq` pairs, by group id."""
+    return ",".join(f"{pk}={heads[pk]}" for pk in sorted(heads))
 
 
 class SafeJSONParser(parsers.JSONParser):
@@ -69,7 +73,9 @@ class SafeJSONParser(parsers.JSONParser):
             ) from None
 
 
-PARSERS = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
+# JSON only: form encodings turn an absent boolean into false (a new activity would
+# be born inactive) and have no null; the API speaks JSON.
+PARSERS = [SafeJSONParser]
 
 
 class ActivityCursorPagination(CursorPagination):
@@ -116,11 +122,14 @@ class UserActivityListView(generics.ListCreateAPIView):  # type: ignore[type-arg
         # Filters first: a bad one is a 400 before anything is read.
         queryset = self.filter_queryset(self.get_queryset())
         group = request.query_params.get("workspace_group")
+        # The filter has accepted it already ("7" or "7.0"): read it the same way.
+        group_ids = (
+            None if group in (None, "") else {IdFilter.field_class().clean(group)}
+        )
         # Read the stream head before the page, so that a client subscribing with
         # `since` set to it misses nothing committed after the page was read.
         seq_header = stream_seq_header_value(
-            user=request.user,  # type: ignore[arg-type]
-            group_ids=None if group in (None, "") else {int(group)},
+            stream_heads(user=request.user, group_ids=group_ids)  # type: ignore[arg-type]
         )
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
@@ -171,12 +180,15 @@ class UserActivityDetailView(generics.RetrieveUpdateDestroyAPIView):  # type: ig
         return selectors.activity_get(user=self.request.user, pk=self.kwargs["pk"])  # type: ignore[arg-type]
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Heads before the row, as for the list: whatever commits after the heads
+        # were read is replayed to a subscriber starting from them. The row's
+        # group is only known after, so the heads of all the caller's groups are
+        # read and the row's one kept.
+        heads = stream_heads(user=request.user, group_ids=None)  # type: ignore[arg-type]
         activity = self.get_object()
         group_id = activity.workspace_group_id
-        # Head read after the row, then the row's state is covered by `since`.
         seq_header = stream_seq_header_value(
-            user=request.user,  # type: ignore[arg-type]
-            group_ids=set() if group_id is None else {group_id},
+            {group_id: heads[group_id]} if group_id in heads else {}
         )
         response = Response(services.activity_representation(activity))
         response.headers[STREAM_SEQ_HEADER] = seq_header

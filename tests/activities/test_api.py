@@ -800,15 +800,18 @@ def test_create_accepts_any_json_resource_within_bounds(
     assert fetched.json()["resource"] == resource
 
 
-def test_create_accepts_form_encoded_bodies(
+def test_create_refuses_form_encoded_bodies(
     make_user: Callable[..., IAMUser], client_for: Callable[..., APIClient]
 ) -> None:
+    """Regression: a form-encoded POST used to create an activity born inactive
+    (an absent form boolean reads as false), silently outside every feed. The API
+    speaks JSON only; other encodings are 415 and create nothing."""
     user = make_user()
 
     response = client_for(user).post(LIST, {"text": "form", "activity_type": "205"})
 
-    assert response.status_code == 201
-    assert response.json()["activity_type"] == 205
+    assert response.status_code == 415
+    assert not UserActivity.objects.filter(user=user).exists()
 
 
 # --- update -----------------------------------------------------------------
@@ -1165,3 +1168,35 @@ def test_activity_types_lists_all_91_with_label_and_category(
         "category": "social",
     }
     assert {tuple(sorted(entry)) for entry in body} == {("category", "label", "value")}
+
+
+# --- regressions found by probing ----------------------------------------------
+
+
+def test_list_group_filter_written_as_decimal_is_read_like_the_filter_reads_it(
+    make_user: Callable[..., IAMUser], client_for: Callable[..., APIClient]
+) -> None:
+    """Regression: `?workspace_group=7.0` passed the filter but crashed the stream
+    header's own parse (500)."""
+    user = make_user()
+    group_id = user.personal_group.pk
+
+    response = client_for(user).get(LIST, {"workspace_group": f"{group_id}.0"})
+
+    assert response.status_code == 200
+    assert response.headers["X-Stream-Seq"] == f"{group_id}=0"
+
+
+def test_list_updated_since_beyond_utc_range_is_a_field_error(
+    make_user: Callable[..., IAMUser], client_for: Callable[..., APIClient]
+) -> None:
+    """Regression: a moment that exists only in a far-east offset (year 1 at +14:00)
+    overflowed when converted to UTC on SQLite (500)."""
+    user = make_user()
+
+    response = client_for(user).get(
+        LIST, {"updated_since": "0001-01-01T00:00:00+14:00"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"updated_since": ["Date-time out of range."]}
