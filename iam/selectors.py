@@ -2,9 +2,11 @@
 
 from collections.abc import Iterable
 
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
 from iam.models import MAX_ID, IAMUser, Membership, WorkspaceGroup
@@ -71,9 +73,26 @@ def live_token_keys(*, keys: Iterable[str]) -> set[str]:
 
 
 def live_session_keys(*, keys: Iterable[str]) -> set[str]:
-    """Of the given session keys, those that still exist and have not expired."""
-    return set(
+    """Of the given session keys, those that still authenticate their user: the
+    session exists, has not expired, and was made with the user's current password
+    (Django invalidates sessions on a password change through that hash)."""
+    sessions = list(
         Session.objects.filter(
             session_key__in=set(keys), expire_date__gt=timezone.now()
-        ).values_list("session_key", flat=True)
+        )
     )
+    claims: dict[str, tuple[str, str]] = {}
+    for session in sessions:
+        data = session.get_decoded()
+        user_id, user_hash = data.get(SESSION_KEY), data.get(HASH_SESSION_KEY)
+        if user_id is not None and user_hash:
+            claims[session.session_key] = (str(user_id), str(user_hash))
+    users = IAMUser.objects.in_bulk([user_id for user_id, _ in claims.values()])
+    live = set()
+    for key, (user_id, user_hash) in claims.items():
+        user = users.get(int(user_id)) if user_id.isdigit() else None
+        if user is not None and constant_time_compare(
+            user_hash, user.get_session_auth_hash()
+        ):
+            live.add(key)
+    return live

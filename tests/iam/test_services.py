@@ -268,6 +268,24 @@ def test_logout_bumps_the_users_groups(
     assert selectors.live_session_keys(keys=[session_key]) == set()
 
 
+def test_password_change_ends_the_users_sessions_for_sockets(
+    make_user: Callable[..., IAMUser],
+) -> None:
+    """Regression: a socket opened with a session outlived a password change,
+    because only the session row was checked, not the password hash in it that
+    Django uses to invalidate sessions."""
+    user = make_user()
+    client = Client()
+    client.force_login(user)
+    session_key = client.session.session_key
+    assert selectors.live_session_keys(keys=[session_key]) == {session_key}
+
+    user.set_password("a-new-password")
+    user.save()
+
+    assert selectors.live_session_keys(keys=[session_key]) == set()
+
+
 def test_revocation_rolls_back_with_its_transaction(
     make_user: Callable[..., IAMUser], make_group: Callable[..., WorkspaceGroup]
 ) -> None:
