@@ -87,6 +87,10 @@ def activity_update(
         moving = "workspace_group" in data and (
             getattr(data["workspace_group"], "pk", None) != activity.workspace_group_id
         )
+        if moving and not _may_move_out(actor=actor, activity=activity):
+            raise PermissionDeniedError(
+                "Only members of the group an activity is in may move it out."
+            )
         before_data = activity_representation(activity) if moving else None
         for name in _WRITABLE:
             if name in data:
@@ -120,6 +124,16 @@ def activity_get_for_edit(*, actor: IAMUser, activity_id: Any) -> UserActivity:
     if not selectors.activity_can_edit(user=actor, activity=visible):
         raise PermissionDeniedError("You may see this activity but not change it.")
     return visible
+
+
+def _may_move_out(*, actor: IAMUser, activity: UserActivity) -> bool:
+    # An author keeps seeing and editing their activity wherever it is, but moving
+    # it out of a group they are not in would carry that group's edits elsewhere.
+    return (
+        actor.is_staff
+        or activity.workspace_group_id is None
+        or group_is_member(user_id=actor.pk, group_id=activity.workspace_group_id)
+    )
 
 
 def _locked(*, actor: IAMUser, activity_id: int) -> UserActivity:

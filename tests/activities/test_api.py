@@ -1200,3 +1200,38 @@ def test_list_updated_since_beyond_utc_range_is_a_field_error(
 
     assert response.status_code == 400
     assert response.json() == {"updated_since": ["Date-time out of range."]}
+
+
+def test_author_outside_the_group_cannot_move_the_activity_out_of_it(
+    make_user: Callable[..., IAMUser],
+    make_group: Callable[..., WorkspaceGroup],
+    make_activity: Callable[..., UserActivity],
+    client_for: Callable[..., APIClient],
+) -> None:
+    """Regression: an author moved by an admin into a group they are not in could
+    still move the activity back out, carrying what that group had written into
+    it (text, resource) to a group that never had access. Authors keep reading and
+    editing it where it is; moving it out takes membership of its group."""
+    author = make_user()
+    bridge = make_user()
+    home = make_group("home", admins=[bridge], members=[author])
+    elsewhere = make_group("elsewhere", admins=[bridge])
+    activity = make_activity(author, workspace_group=home)
+    client_for(bridge).patch(
+        detail(activity.pk), {"workspace_group": elsewhere.pk}, format="json"
+    )
+    client_for(bridge).patch(
+        detail(activity.pk), {"text": "written in elsewhere"}, format="json"
+    )
+
+    moved_back = client_for(author).patch(
+        detail(activity.pk), {"workspace_group": home.pk}, format="json"
+    )
+    edited = client_for(author).patch(
+        detail(activity.pk), {"text": "the author's own words"}, format="json"
+    )
+
+    assert moved_back.status_code == 403
+    assert edited.status_code == 200
+    activity.refresh_from_db()
+    assert activity.workspace_group_id == elsewhere.pk
