@@ -8,6 +8,7 @@ REDIS_URL: the in-memory layer cannot carry an event from one process to another
 
 import argparse
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,12 +19,17 @@ from pathlib import Path
 
 import django
 
+logger = logging.getLogger("gateway.serve")
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 
 # Daphne pings every socket this often and drops one that has not answered a ping
 # for PING_TIMEOUT_SECS: half-open connections leave their groups within a minute.
 PING_INTERVAL_SECS = 20
 PING_TIMEOUT_SECS = 30
+# A worker that dies after running this long is replaced; one that dies sooner is
+# failing at start-up and is left dead (the others keep serving) rather than looped.
+RESPAWN_MIN_UPTIME_SECS = 10
 # Frames over 64 KiB are refused by the protocol; let Daphne refuse them unread.
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -96,20 +102,42 @@ def main() -> int:
         return 1
     listener.listen(1024)
     fd = listener.fileno()
-    children = [
-        subprocess.Popen(daphne_command(fd), pass_fds=(fd,))
-        for _ in range(max(1, args.workers))
-    ]
+    started: dict[int, float] = {}
+
+    def spawn() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(daphne_command(fd), pass_fds=(fd,))
+        started[child.pid] = time.monotonic()
+        return child
+
+    children = [spawn() for _ in range(max(1, args.workers))]
     print(banner(host, port, len(children)), flush=True)
+    stopping = False
 
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for child in children:
             if child.poll() is None:
                 child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    while any(child.poll() is None for child in children):
+    while True:
+        if stopping:
+            if all(child.poll() is not None for child in children):
+                break
+        else:
+            for index, child in enumerate(children):
+                code = child.poll()
+                # A worker that died on its own is replaced, unless it died young:
+                # then something is wrong with the set-up and respawning would spin.
+                if code is not None and time.monotonic() - started[child.pid] > (
+                    RESPAWN_MIN_UPTIME_SECS
+                ):
+                    logger.warning(
+                        "worker %s exited with %s; starting another", child.pid, code
+                    )
+                    children[index] = spawn()
         time.sleep(0.2)
     return max((child.returncode or 0) for child in children)
 
