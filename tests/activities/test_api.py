@@ -1235,3 +1235,14 @@ def test_author_outside_the_group_cannot_move_the_activity_out_of_it(
     assert edited.status_code == 200
     activity.refresh_from_db()
     assert activity.workspace_group_id == elsewhere.pk
+
+
+@pytest.mark.parametrize("pk", ["-1", "abc", "1.0"])
+def test_malformed_detail_ids_are_json_404s(
+    make_user: Callable[..., IAMUser], client_for: Callable[..., APIClient], pk: str
+) -> None:
+    """Regression: ids the route does not match fell to Django's HTML 404 page."""
+    response = client_for(make_user()).get(f"/api/user-activities/{pk}/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
