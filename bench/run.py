@@ -131,13 +131,19 @@ class Plan:
         else:
             sizes, groups = [100, 1000], 50
             plan = cls(
-                systems=["gateway", "channels-docs", "gateway-2w"],
+                systems=[
+                    "gateway",
+                    "channels-docs",
+                    "channels-docs-pubsub",
+                    "gateway-core",
+                    "gateway-2w",
+                ],
                 sessions={},
                 rate_secs=6,
                 many_rate=10,
                 flat_secs=5,
                 flat_repeats=2,
-                writers=4,
+                writers=8,
                 drain_secs=15,
             )
         if args.sizes:
