@@ -11,7 +11,8 @@ from typing import Any
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
-from rest_framework.authtoken.models import Token
+
+from iam.selectors import token_user
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,7 @@ def _token_key(scope: dict[str, Any]) -> str | None:
     return parts[1]
 
 
-@database_sync_to_async
-def _token_user(key: str) -> Any:
-    try:
-        token = Token.objects.select_related("user").get(key=key)
-    except Token.DoesNotExist:
-        return None
-    return token.user if token.user.is_active else None
+_token_user = database_sync_to_async(token_user)
 
 
 class TokenAuthMiddleware:

@@ -67,6 +67,14 @@ def active_user_ids(*, user_ids: Iterable[int]) -> set[int]:
     )
 
 
+def token_user(key: str) -> IAMUser | None:
+    """The active user an API token key belongs to, or None."""
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
 def live_token_keys(*, keys: Iterable[str]) -> set[str]:
     """Of the given API token keys, those that still exist."""
     return set(Token.objects.filter(key__in=set(keys)).values_list("key", flat=True))
