@@ -9,8 +9,10 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import exceptions, generics, parsers, status
+from rest_framework import serializers as drf_serializers
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -99,11 +101,41 @@ class ActivityCursorPagination(CursorPagination):
         return cursor
 
 
+# Error answers as the API gives them: DRF's {"detail": ...}, or field errors.
+_DETAIL = OpenApiResponse(
+    inline_serializer("ErrorDetail", {"detail": drf_serializers.CharField()}),
+    description="`detail` says why.",
+)
+_FIELD_ERRORS = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Field errors: each field names a list of messages.",
+)
+_401 = OpenApiResponse(
+    _DETAIL.response, description="No credentials, or bad ones (`WWW-Authenticate`)."
+)
+_403 = OpenApiResponse(
+    _DETAIL.response, description="The caller may see this activity but not edit it."
+)
+_404 = OpenApiResponse(
+    _DETAIL.response, description="No such activity, or one the caller may not see."
+)
+
+
 @extend_schema_view(
     get=extend_schema(
-        summary="List user activities", parameters=[STREAM_SEQ_PARAMETER]
+        summary="List user activities",
+        parameters=[STREAM_SEQ_PARAMETER],
+        responses={
+            200: UserActivitySerializer(many=True),
+            400: _FIELD_ERRORS,
+            401: _401,
+        },
     ),
-    post=extend_schema(summary="Create a user activity"),
+    post=extend_schema(
+        summary="Create a user activity",
+        description="Creates an activity authored by the caller.",
+        responses={201: UserActivitySerializer, 400: _FIELD_ERRORS, 401: _401},
+    ),
 )
 class UserActivityListView(generics.ListCreateAPIView):  # type: ignore[type-arg]
     """Visible activities, newest first, with a cursor; and creation."""
@@ -154,19 +186,39 @@ class UserActivityListView(generics.ListCreateAPIView):  # type: ignore[type-arg
         summary="Retrieve a user activity",
         description="Retrieves a specific user activity.",
         parameters=[STREAM_SEQ_PARAMETER],
+        responses={200: UserActivitySerializer, 401: _401, 404: _404},
     ),
     put=extend_schema(
         summary="Update a user activity",
         description="Updates a specific user activity.",
+        responses={
+            200: UserActivitySerializer,
+            400: _FIELD_ERRORS,
+            401: _401,
+            403: _403,
+            404: _404,
+        },
     ),
     patch=extend_schema(
         summary="Partially update a user activity",
         description="Updates the given fields of a specific user activity.",
+        responses={
+            200: UserActivitySerializer,
+            400: _FIELD_ERRORS,
+            401: _401,
+            403: _403,
+            404: _404,
+        },
     ),
     delete=extend_schema(
         summary="Soft delete a user activity",
         description="Sets `deleted_at`, `deleted_by` and `is_active=false`.",
-        responses={204: OpenApiResponse(description="Soft deleted.")},
+        responses={
+            204: OpenApiResponse(description="Soft deleted."),
+            401: _401,
+            403: _403,
+            404: _404,
+        },
     ),
 )
 class UserActivityDetailView(generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]

@@ -106,7 +106,30 @@ def test_schema_create_and_update_share_the_components(schema: dict[str, Any]) -
         post["responses"]["201"]["content"]["application/json"]["schema"]
         == put["responses"]["200"]["content"]["application/json"]["schema"]
     )
-    assert list(schema["paths"][detail_path]["delete"]["responses"]) == ["204"]
+    assert list(schema["paths"][detail_path]["delete"]["responses"]) == [
+        "204",
+        "401",
+        "403",
+        "404",
+    ]
+
+
+def test_schema_documents_the_reference_endpoints_errors(
+    schema: dict[str, Any],
+) -> None:
+    """The reference page lists 401 and 404 for its endpoint; edits add 400 and 403."""
+    detail_path = "/api/user-activities/{id}/"
+    operations = schema["paths"][detail_path]
+
+    assert list(operations["get"]["responses"]) == ["200", "401", "404"]
+    for method in ("put", "patch"):
+        assert list(operations[method]["responses"]) == [
+            "200",
+            "400",
+            "401",
+            "403",
+            "404",
+        ]
 
 
 @pytest.mark.parametrize("part", ["request", "response"])
