@@ -48,7 +48,13 @@ class ServerLoopBinding:
                 {"type": "http.response.body", "body": b'{"detail":"restarting"}'}
             )
             return None
-        return await self.inner(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.inner(scope, receive, send)
+        lifecycle.requests_in_flight.count += 1
+        try:
+            return await self.inner(scope, receive, send)
+        finally:
+            lifecycle.requests_in_flight.count -= 1
 
 
 application = ServerLoopBinding(

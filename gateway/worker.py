@@ -88,13 +88,7 @@ class GracefulServer(Server):  # type: ignore[misc]
 
     def _busy(self) -> bool:
         """Whether an HTTP request of this worker is still being answered."""
-        return any(
-            details.get("application_instance") is not None
-            and not details["application_instance"].done()
-            and not details.get("disconnected")
-            and type(protocol).__name__ != "WebSocketProtocol"
-            for protocol, details in list(self.connections.items())
-        )
+        return lifecycle.requests_in_flight.count > 0
 
 
 class GatewayCommandLine(CommandLineInterface):  # type: ignore[misc]
