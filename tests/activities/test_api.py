@@ -1246,3 +1246,34 @@ def test_malformed_detail_ids_are_json_404s(
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_retrieve_reads_the_stream_head_before_the_row(
+    make_user: Callable[..., IAMUser],
+    make_activity: Callable[..., UserActivity],
+    client_for: Callable[..., APIClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: the single-activity GET read the head after the row, so a change
+    committed in between was in the header but not in the body, and a client
+    subscribing with `since` set to the header never heard of it. A change landing
+    between the two reads must be after the header, where `since` replays it."""
+    from activities import views
+
+    author = make_user()
+    group = author.personal_group
+    activity = make_activity(author, workspace_group=group)
+    real_get_object = views.UserActivityDetailView.get_object
+
+    def get_object_while_someone_writes(view: Any) -> UserActivity:
+        make_activity(author, workspace_group=group)  # commits seq 2
+        return real_get_object(view)
+
+    monkeypatch.setattr(
+        views.UserActivityDetailView, "get_object", get_object_while_someone_writes
+    )
+
+    response = client_for(author).get(detail(activity.pk))
+
+    assert response.status_code == 200
+    assert response.headers["X-Stream-Seq"] == f"{group.pk}=1"

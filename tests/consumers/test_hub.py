@@ -221,3 +221,48 @@ async def test_hub_serves_a_second_socket_admitted_before_a_recheck(
     )
     assert await leaver.nothing()
     assert await watcher.nothing()
+
+
+async def test_hub_started_while_the_layer_is_down_joins_when_it_answers(
+    token_socket: OpenToken,
+    monkeypatch: pytest.MonkeyPatch,
+    alice: IAMUser,
+    bob: IAMUser,
+    team: WorkspaceGroup,
+    slow_poll: None,
+) -> None:
+    """Regression: with Redis down when a worker's first socket arrived, the hub
+    failed to open its channel, stayed marked started, and that worker delivered
+    nothing (no live events, no repairs, no revocations) until restarted. Now it
+    starts anyway and opens its channel and joins its groups once the layer answers;
+    the poll is pushed out here, so the event below can only come through the layer.
+    """
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    real_new_channel = layer.new_channel
+    refusals = []
+
+    async def refusing_new_channel(prefix: str = "specific.") -> str:
+        if len(refusals) < 2:
+            refusals.append(prefix)
+            raise ConnectionRefusedError("layer unreachable")
+        return await real_new_channel(prefix)
+
+    monkeypatch.setattr(layer, "new_channel", refusing_new_channel)
+    socket = await token_socket(bob)
+
+    assert await socket.subscribe(team.pk) == {
+        "type": "subscribed",
+        "workspace_group": team.pk,
+        "seq": 0,
+    }
+    hub = await hub_module.get_hub()
+    for _ in range(50):
+        if hub.channel_name and hub.feeds[team.pk].joined:
+            break
+        await asyncio.sleep(0.1)
+    activity = await create_activity(alice, team)
+
+    assert refusals == ["hub.", "hub."]
+    assert await socket.receive() == created(team, 1, await representation(activity.pk))
