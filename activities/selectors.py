@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from activities.exceptions import NotFoundError
 from activities.models import ActivityEvent, UserActivity
 from iam.models import IAMUser, Membership, WorkspaceGroup
-from iam.selectors import user_admin_group_ids
+from iam.selectors import group_is_member, user_admin_group_ids
 
 
 def activity_visible_list(*, user: IAMUser) -> QuerySet[UserActivity]:
@@ -26,21 +26,51 @@ def activity_visible_list(*, user: IAMUser) -> QuerySet[UserActivity]:
 _MAX_ID = 2**63 - 1
 
 
-def activity_get(*, user: IAMUser, pk: Any, for_update: bool = False) -> UserActivity:
-    """One visible activity; a hidden one is missing, so ids leak nothing.
-
-    With `for_update` the row is locked until the caller's transaction ends.
-    """
-    queryset = activity_visible_list(user=user)
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
+def _activity_key(pk: Any) -> int:
     try:
         key = int(pk)
-        if not 0 < key <= _MAX_ID:
-            raise ValueError(key)
-        return queryset.get(pk=key)
-    except (UserActivity.DoesNotExist, TypeError, ValueError):
+    except (TypeError, ValueError):
         raise NotFoundError("No UserActivity matches the given query.") from None
+    if not 0 < key <= _MAX_ID:
+        raise NotFoundError("No UserActivity matches the given query.")
+    return key
+
+
+def activity_get(*, user: IAMUser, pk: Any) -> UserActivity:
+    """One visible activity; a hidden one is missing, so ids leak nothing."""
+    try:
+        return activity_visible_list(user=user).get(pk=_activity_key(pk))
+    except UserActivity.DoesNotExist:
+        raise NotFoundError("No UserActivity matches the given query.") from None
+
+
+def activity_get_by_key(
+    *, pk: Any, for_update: bool = False, rendered: bool = False
+) -> UserActivity:
+    """One activity by id, whoever may see it: callers apply the rules.
+
+    With `for_update` the row is locked until the caller's transaction ends; with
+    `rendered` its author and the author's details come along, so rendering it
+    costs no further query.
+    """
+    queryset = UserActivity.objects.all()
+    if rendered:
+        queryset = queryset.select_related("user").prefetch_related("user__details")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    activity = queryset.filter(pk=_activity_key(pk)).first()
+    if activity is None:
+        raise NotFoundError("No UserActivity matches the given query.")
+    return activity
+
+
+def activity_is_visible(*, user: IAMUser, activity: UserActivity) -> bool:
+    """Whether the user may see the activity (the rule of `activity_visible_list`)."""
+    if user.is_staff or activity.user_id == user.pk:
+        return True
+    return activity.workspace_group_id is not None and group_is_member(
+        user_id=user.pk, group_id=activity.workspace_group_id
+    )
 
 
 def activity_can_edit(*, user: IAMUser, activity: UserActivity) -> bool:
@@ -82,21 +112,3 @@ def events_after(
             "workspace_group_id",
         )[:limit]
     )
-
-
-def stream_position_for_member(*, user_id: int, group_id: int) -> tuple[int, int]:
-    """(latest seq, replay horizon) of a group the user belongs to; else NotFoundError.
-
-    The horizon is the group's seq when the user joined: nothing at or before it
-    is theirs to replay.
-    """
-    row = (
-        Membership.objects.filter(
-            user_id=user_id, group_id=group_id, user__is_active=True
-        )
-        .values_list("group__event_seq", "joined_seq")
-        .first()
-    )
-    if row is None:
-        raise NotFoundError("No such workspace group.")
-    return row[0], row[1]

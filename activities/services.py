@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from activities import selectors
-from activities.exceptions import PermissionDeniedError
+from activities.exceptions import NotFoundError, PermissionDeniedError
 from activities.models import UserActivity
 from activities.serializers import UserActivitySerializer
 from activities.stream import FeedPlace, change_record
@@ -140,7 +140,13 @@ def _locked(*, actor: IAMUser, activity_id: int) -> UserActivity:
     """The activity, row-locked for this transaction, with the checks of
     `activity_get_for_edit`; its author's details come prefetched, so rendering
     it afterwards costs no query."""
-    activity = selectors.activity_get(user=actor, pk=activity_id, for_update=True)
+    # Lock by key alone, then apply the rules to the locked row: a lock taken
+    # through the visibility query would re-evaluate its membership subquery.
+    activity = selectors.activity_get_by_key(
+        pk=activity_id, for_update=True, rendered=True
+    )
+    if not selectors.activity_is_visible(user=actor, activity=activity):
+        raise NotFoundError("No UserActivity matches the given query.")
     if not selectors.activity_can_edit(user=actor, activity=activity):
         raise PermissionDeniedError("You may see this activity but not change it.")
     return activity

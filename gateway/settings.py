@@ -115,11 +115,25 @@ DATABASES = {
         conn_max_age=env("DATABASE_CONN_MAX_AGE", 60),
     )
 }
+# Connections each process keeps in its PostgreSQL pool (0: no pool). Under ASGI
+# every request runs in a thread of its own, and Django's connections belong to a
+# thread: without a pool each request would open, and pay for, a new connection.
+DATABASE_POOL_SIZE: int = env("DATABASE_POOL_SIZE", 10)
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # One test database per process: test runs on one server do not collide.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = (
         f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
     )
+    if DATABASE_POOL_SIZE > 0:
+        # A pooled connection goes back to the pool when a request ends instead of
+        # being kept by its thread, so Django requires CONN_MAX_AGE 0 with a pool.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DATABASE_POOL_SIZE),
+            "max_size": DATABASE_POOL_SIZE,
+            # A request waits this long for a free connection before failing.
+            "timeout": 10,
+        }
 else:
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of one
     # failing with "database is locked" when it upgrades a read lock.

@@ -33,8 +33,9 @@ const RELOCATE_MAX_PAGES = 10;
 const ANNOUNCE_EVERY_MS = 5_000;
 const TICK_MS = 1_000;
 const MAX_DEFAULT_FEEDS = 4;
-// A change this long after creation reads as an edit, not as part of creating it.
-const EDITED_AFTER_MS = 2_000;
+// Creating a row stamps created_at and updated_at microseconds apart; a change
+// later than this is an edit.
+const EDITED_AFTER_MS = 250;
 
 
 const boot = JSON.parse(document.getElementById("dashboard-boot").textContent);
