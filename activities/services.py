@@ -6,6 +6,7 @@ transaction, and leaves publishing to the commit (see activities.stream).
 
 import functools
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -76,16 +77,26 @@ def activity_create(*, actor: IAMUser, data: dict[str, Any]) -> UserActivity:
 
 
 def activity_update(
-    *, actor: IAMUser, activity_id: int, data: dict[str, Any]
+    *,
+    actor: IAMUser,
+    activity_id: Any,
+    data: Mapping[str, Any] | Callable[[UserActivity], Mapping[str, Any]],
 ) -> UserActivity:
-    """Apply `data` to a visible activity the actor may edit, and publish the change."""
+    """Apply `data` to a visible activity the actor may edit, and publish the change.
+
+    `data` may be a function of the locked activity that returns the changes: the
+    REST view validates the body there, after the 404 and 403 checks and against
+    the very row it changes, without reading that row twice.
+    """
     with transaction.atomic():
         activity = _locked(actor=actor, activity_id=activity_id)
+        changes = data(activity) if callable(data) else data
         before = FeedPlace.of(activity)
         # The group an activity leaves is told of it as its members last saw it;
         # rendering costs a query, so only a move pays for it.
-        moving = "workspace_group" in data and (
-            getattr(data["workspace_group"], "pk", None) != activity.workspace_group_id
+        moving = "workspace_group" in changes and (
+            getattr(changes["workspace_group"], "pk", None)
+            != activity.workspace_group_id
         )
         if moving and not _may_move_out(actor=actor, activity=activity):
             raise PermissionDeniedError(
@@ -93,16 +104,16 @@ def activity_update(
             )
         before_data = activity_representation(activity) if moving else None
         for name in _WRITABLE:
-            if name in data:
-                setattr(activity, name, data[name])
-        if "updated_by" not in data:
+            if name in changes:
+                setattr(activity, name, changes[name])
+        if "updated_by" not in changes:
             activity.updated_by = actor.username
         activity.save()
         _record(activity, before=before, before_data=before_data)
     return activity
 
 
-def activity_delete(*, actor: IAMUser, activity_id: int) -> UserActivity:
+def activity_delete(*, actor: IAMUser, activity_id: Any) -> UserActivity:
     """Soft delete: the row stays, marked inactive, and leaves its group's feed."""
     with transaction.atomic():
         activity = _locked(actor=actor, activity_id=activity_id)
@@ -117,15 +128,6 @@ def activity_delete(*, actor: IAMUser, activity_id: int) -> UserActivity:
     return activity
 
 
-def activity_get_for_edit(*, actor: IAMUser, activity_id: Any) -> UserActivity:
-    """A visible activity the actor may edit: NotFoundError if hidden or missing,
-    PermissionDeniedError if visible but not theirs to change."""
-    visible = selectors.activity_get(user=actor, pk=activity_id)
-    if not selectors.activity_can_edit(user=actor, activity=visible):
-        raise PermissionDeniedError("You may see this activity but not change it.")
-    return visible
-
-
 def _may_move_out(*, actor: IAMUser, activity: UserActivity) -> bool:
     # An author keeps seeing and editing their activity wherever it is, but moving
     # it out of a group they are not in would carry that group's edits elsewhere.
@@ -136,10 +138,10 @@ def _may_move_out(*, actor: IAMUser, activity: UserActivity) -> bool:
     )
 
 
-def _locked(*, actor: IAMUser, activity_id: int) -> UserActivity:
-    """The activity, row-locked for this transaction, with the checks of
-    `activity_get_for_edit`; its author's details come prefetched, so rendering
-    it afterwards costs no query."""
+def _locked(*, actor: IAMUser, activity_id: Any) -> UserActivity:
+    """The activity, row-locked for this transaction, with its author's details
+    loaded (rendering it costs no query): NotFoundError if it is hidden from the
+    actor or missing, PermissionDeniedError if visible but not theirs to change."""
     # Lock by key alone, then apply the rules to the locked row: a lock taken
     # through the visibility query would re-evaluate its membership subquery.
     activity = selectors.activity_get_by_key(

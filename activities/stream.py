@@ -74,28 +74,43 @@ def event_record(
     """Number one event in its group, log it, publish it when its change commits."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are recorded inside the transaction of their change")
-    # NO KEY UPDATE: the row's key never changes here, and this lock then does not
-    # wait on the key-share locks that inserts referencing the group take.
-    head = (
-        WorkspaceGroup.objects.select_for_update(no_key=True)
-        .only("event_seq", "access_version")
-        .get(pk=group_id)
-    )
-    seq = head.event_seq + 1
-    WorkspaceGroup.objects.filter(pk=group_id).update(event_seq=seq)
+    seq, access_version = _next_seq(group_id)
     event = ActivityEvent.objects.create(
         workspace_group_id=group_id,
         seq=seq,
         kind=kind,
         activity_id=activity.pk,
         activity_type=activity.activity_type,
-        access_version=head.access_version,
+        access_version=access_version,
         frame=render_frame(
             kind=kind, group_id=group_id, seq=seq, activity=activity_data
         ),
     )
     events.publish_on_commit(event)
     return event
+
+
+def _next_seq(group_id: int) -> tuple[int, int]:
+    """Take the group's next seq, and read its access version, in one statement.
+
+    The UPDATE holds the group row's lock until the transaction ends, so writers
+    of one group are numbered in commit order. On PostgreSQL it is a NO KEY UPDATE
+    lock (the key does not change), which does not wait on the key-share locks
+    that inserts referencing the group take. The ORM has no UPDATE ... RETURNING;
+    two statements would cost a second round trip on every event.
+    """
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(WorkspaceGroup._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET event_seq = event_seq + 1 "  # noqa: S608 (no input)
+            "WHERE id = %s RETURNING event_seq, access_version",
+            [group_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise WorkspaceGroup.DoesNotExist(f"No workspace group {group_id}.")
+    return int(row[0]), int(row[1])
 
 
 def change_record(

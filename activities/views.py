@@ -1,5 +1,6 @@
 """REST interface of user activities: thin adapters over services and selectors."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -248,17 +249,20 @@ class UserActivityDetailView(generics.RetrieveUpdateDestroyAPIView):  # type: ig
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
-        # 404 and 403 come before any judgement of the body.
-        current = services.activity_get_for_edit(
-            actor=request.user,  # type: ignore[arg-type]
-            activity_id=kwargs["pk"],
-        )
-        serializer = self.get_serializer(current, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
+
+        def validated(current: UserActivity) -> Mapping[str, Any]:
+            # Called on the locked row once 404 and 403 are ruled out: those come
+            # before any judgement of the body.
+            serializer = self.get_serializer(
+                current, data=request.data, partial=partial
+            )
+            serializer.is_valid(raise_exception=True)
+            return serializer.validated_data  # type: ignore[no-any-return]
+
         activity = services.activity_update(
             actor=request.user,  # type: ignore[arg-type]
-            activity_id=current.pk,
-            data=serializer.validated_data,
+            activity_id=kwargs["pk"],
+            data=validated,
         )
         return Response(services.activity_representation(activity))
 

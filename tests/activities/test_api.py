@@ -538,6 +538,25 @@ def test_retrieve_query_count_is_bounded(
         assert client.get(detail(activity.pk)).status_code == 200
 
 
+
+def test_patch_query_count_is_bounded(
+    make_user: Callable[..., IAMUser],
+    make_activity: Callable[..., UserActivity],
+    client_for: Callable[..., APIClient],
+    django_assert_num_queries: Any,
+) -> None:
+    """The edit path is the hot one: the token, the locked row and its author's
+    details, the row's update, the group's next seq, the event's insert, and the
+    transaction's two savepoint statements (under the test's own transaction)."""
+    user = make_user()
+    activity = make_activity(user)
+    client = client_for(user)
+
+    with django_assert_num_queries(8):
+        response = client.patch(detail(activity.pk), {"text": "x"}, format="json")
+    assert response.status_code == 200
+
+
 # --- create -----------------------------------------------------------------
 
 

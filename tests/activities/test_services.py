@@ -97,7 +97,7 @@ def test_activity_update_stamps_updated_by_unless_given(
     assert given.user == author
 
 
-def test_activity_get_for_edit_distinguishes_hidden_from_read_only(
+def test_activity_update_distinguishes_hidden_from_read_only(
     make_user: Callable[..., IAMUser],
     make_group: Callable[..., WorkspaceGroup],
     make_activity: Callable[..., UserActivity],
@@ -107,14 +107,40 @@ def test_activity_get_for_edit_distinguishes_hidden_from_read_only(
     activity = make_activity(author, workspace_group=team)
 
     with pytest.raises(PermissionDeniedError):
-        services.activity_get_for_edit(actor=member, activity_id=activity.pk)
+        services.activity_update(actor=member, activity_id=activity.pk, data={})
     with pytest.raises(NotFoundError):
-        services.activity_get_for_edit(actor=outsider, activity_id=activity.pk)
+        services.activity_update(actor=outsider, activity_id=activity.pk, data={})
     with pytest.raises(NotFoundError):
-        services.activity_get_for_edit(actor=author, activity_id=2**64)
-    assert services.activity_get_for_edit(actor=author, activity_id=activity.pk) == (
-        activity
+        services.activity_update(actor=author, activity_id=2**64, data={})
+    assert services.activity_update(
+        actor=author, activity_id=activity.pk, data={"text": "mine"}
+    ).text == "mine"
+
+
+def test_activity_update_judges_the_body_after_access(
+    make_user: Callable[..., IAMUser],
+    make_group: Callable[..., WorkspaceGroup],
+    make_activity: Callable[..., UserActivity],
+) -> None:
+    """A body is only looked at once the row is found and the actor may edit it,
+    and it is judged against the locked row."""
+    author, member = make_user(), make_user()
+    team = make_group("team", members=[author, member])
+    activity = make_activity(author, workspace_group=team)
+    seen: list[int] = []
+
+    def changes(current: UserActivity) -> dict[str, str]:
+        seen.append(current.pk)
+        return {"text": "validated"}
+
+    with pytest.raises(PermissionDeniedError):
+        services.activity_update(actor=member, activity_id=activity.pk, data=changes)
+    assert seen == []
+    updated = services.activity_update(
+        actor=author, activity_id=activity.pk, data=changes
     )
+    assert seen == [activity.pk]
+    assert updated.text == "validated"
 
 
 def test_activity_delete_keeps_the_row(
