@@ -29,7 +29,7 @@ class MomentField(IsoDateTimeField):
     """An ISO 8601 date-time that can also be expressed in UTC (how it is stored)."""
 
     def clean(self, value: object) -> datetime | None:
-        moment = super().clean(value)
+        moment: datetime | None = super().clean(value)
         if moment is not None:
             try:
                 moment.astimezone(UTC)

@@ -158,7 +158,7 @@ class UserActivitySerializer(serializers.ModelSerializer):  # type: ignore[type-
         return attrs
 
 
-class UserActivitySchema(OpenApiSerializerExtension):
+class UserActivitySchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
     """Documents `user` in request bodies, where the reference lists it as required.
 
     Its fields are all read-only, so the generated request component would drop
@@ -185,7 +185,8 @@ class ActivityTypeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """One activity type: its value, label and category."""
 
     value = serializers.IntegerField()
-    label = serializers.CharField()
+    # Named as the catalogue names it, over Field.label (the field's own title).
+    label = serializers.CharField()  # type: ignore[assignment]
     category = serializers.CharField()
 
     @staticmethod

@@ -301,7 +301,7 @@ def prepare(environment: Environment, plan: Plan) -> dict[str, Any]:
         timeout=300,
         capture_output=True,
     )
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json.loads(done.stdout)
 
 
 def server_start(environment: Environment, spec: SystemSpec) -> Server:

@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
         if key.lower() == name:
             try:
                 return value.decode("latin-1")

@@ -562,9 +562,8 @@ class Hub:
             pairs, credentials, group_ids
         )
         await self._apply_verdict(verdict)
-        for feed in list(self.feeds.values()):
-            if not feed.joined:
-                await self._join(feed)
+        for unjoined in [feed for feed in self.feeds.values() if not feed.joined]:
+            await self._join(unjoined)
         for group_id, (head, version) in heads.items():
             feed = self.feeds.get(group_id)
             if feed is None:

@@ -7,7 +7,7 @@ frames are built here, so every frame the gateway speaks is listed in one module
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from activities.types import ActivityType
 
@@ -63,7 +63,7 @@ ClientFrame = Subscribe | Unsubscribe | Ping
 MAX_INTEGER = 2**63 - 1
 
 
-def _is_integer(value: Any) -> bool:
+def _is_integer(value: Any) -> TypeGuard[int]:
     # JSON true/false arrive as bool, a subclass of int, and 1.0 as a float equal
     # to 1: neither is an integer on the wire.
     return isinstance(value, int) and not isinstance(value, bool)

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def _origin(scope: dict[str, Any]) -> str | None:
-    for key, value in scope.get("headers", ()):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
         if key.lower() == b"origin":
             return value.decode("latin-1")
     return None

@@ -93,7 +93,9 @@ def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
             or transport.disconnected
         ):
             return -1
-        queued = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        queued: int = (
+            len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        )
         if sock is not None and queued == 0:
             # Nothing is waiting: one send() and done, without registering the
             # socket with the event loop for a write it can do now.
@@ -107,6 +109,7 @@ def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
                 return 0
             frame = frame[sent:]
         transport.write(frame)
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        queued = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        return queued
 
     return write

@@ -60,8 +60,10 @@ async def _check_layer() -> str:
     try:
         channel = _probe_channels.get(key)
         if channel is None:
-            channel = await asyncio.wait_for(
-                layer.new_channel("readiness."), READINESS_TIMEOUT_SECS
+            channel = str(
+                await asyncio.wait_for(
+                    layer.new_channel("readiness."), READINESS_TIMEOUT_SECS
+                )
             )
             _probe_channels[key] = channel
         await asyncio.wait_for(

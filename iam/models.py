@@ -54,7 +54,7 @@ class WorkspaceGroup(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     event_seq = models.PositiveBigIntegerField(default=0, editable=False)
     access_version = models.PositiveBigIntegerField(default=0, editable=False)
-    members = models.ManyToManyField(
+    members: "models.ManyToManyField[IAMUser, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspace_groups"
     )
 

@@ -72,7 +72,8 @@ def token_user(key: str) -> IAMUser | None:
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
-    return token.user
+    user: IAMUser = token.user
+    return user
 
 
 def live_token_keys(*, keys: Iterable[str]) -> set[str]:

@@ -12,6 +12,7 @@ mkdir -p var/static test-artifacts
 
 $BIN/ruff check .
 $BIN/ruff format --check .
+$BIN/mypy
 bash scripts/install-browser.sh
 
 echo "== embedded: SQLite + in-memory channel layer =="

@@ -1,7 +1,7 @@
 """Fixtures shared by every suite: users, groups, authenticated API clients."""
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ def make_group(db: Any) -> Callable[..., WorkspaceGroup]:
 
     def make(
         name: str = "group",
-        admins: list[IAMUser] = (),
-        members: list[IAMUser] = (),  # type: ignore[assignment]
+        admins: Sequence[IAMUser] = (),
+        members: Sequence[IAMUser] = (),
     ) -> WorkspaceGroup:
         group = iam_services.workspace_group_create(name=name, admins=admins)
         for member in members:

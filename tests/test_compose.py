@@ -78,7 +78,7 @@ def settings_env_names() -> set[str]:
     """Every name gateway/settings.py reads through its `env(...)` helper."""
     tree = ast.parse(SETTINGS.read_text())
     names = {
-        node.args[0].value
+        str(node.args[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -94,7 +94,7 @@ def url_paths() -> set[str]:
     """The literal top-level routes of gateway/urls.py, as absolute paths."""
     tree = ast.parse(URLS.read_text())
     return {
-        "/" + node.args[0].value
+        "/" + str(node.args[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

@@ -538,7 +538,6 @@ def test_retrieve_query_count_is_bounded(
         assert client.get(detail(activity.pk)).status_code == 200
 
 
-
 def test_patch_query_count_is_bounded(
     make_user: Callable[..., IAMUser],
     make_activity: Callable[..., UserActivity],

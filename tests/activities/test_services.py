@@ -112,9 +112,12 @@ def test_activity_update_distinguishes_hidden_from_read_only(
         services.activity_update(actor=outsider, activity_id=activity.pk, data={})
     with pytest.raises(NotFoundError):
         services.activity_update(actor=author, activity_id=2**64, data={})
-    assert services.activity_update(
-        actor=author, activity_id=activity.pk, data={"text": "mine"}
-    ).text == "mine"
+    assert (
+        services.activity_update(
+            actor=author, activity_id=activity.pk, data={"text": "mine"}
+        ).text
+        == "mine"
+    )
 
 
 def test_activity_update_judges_the_body_after_access(

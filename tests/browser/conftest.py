@@ -10,6 +10,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Dialog,
     Page,
+    ViewportSize,
     expect,
     sync_playwright,
 )
@@ -28,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ARTIFACTS / "screenshots"
 # A wall screen: wide enough for three feeds side by side.
-VIEWPORT = {"width": 1600, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1600, "height": 1000}
 EXPECT_TIMEOUT_MS = 10_000
 NETWORK_ERROR = re.compile(r"net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)")
 

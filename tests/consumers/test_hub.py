@@ -241,7 +241,7 @@ async def test_hub_started_while_the_layer_is_down_joins_when_it_answers(
 
     layer = get_channel_layer()
     real_new_channel = layer.new_channel
-    refusals = []
+    refusals: list[str] = []
 
     async def refusing_new_channel(prefix: str = "specific.") -> str:
         if len(refusals) < 2:

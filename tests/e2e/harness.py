@@ -367,7 +367,7 @@ def child_pids(pid: int) -> list[int]:
 
 def _socket_fds(pid: int) -> dict[int, int]:
     """Socket inode -> file descriptor, for the open sockets of `pid`."""
-    found = {}
+    found: dict[int, int] = {}
     try:
         entries = list(Path(f"/proc/{pid}/fd").iterdir())
     except OSError:

@@ -190,7 +190,7 @@ def main() -> int:
     django.setup()
     for line in sys.stdin:
         try:
-            answer = {"ok": handle(json.loads(line))}
+            answer: dict[str, Any] = {"ok": handle(json.loads(line))}
         except Exception:
             answer = {"error": traceback.format_exc()}
         print(json.dumps(answer), flush=True)

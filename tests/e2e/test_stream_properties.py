@@ -222,7 +222,7 @@ class Client:
 
     def _file(self, frame: dict[str, Any], raw: str) -> None:
         kind = frame.get("type")
-        group = frame.get("workspace_group")
+        group: Any = frame.get("workspace_group")
         if kind == "subscribed":
             segment = self.pending.pop(group, None)
             if segment is None:
@@ -532,7 +532,7 @@ class Run:
         # No jump: each event is the previous seq plus one, except after a reset.
         previous = start
         for frame, raw in frames:
-            seq = frame.get("seq")
+            seq: Any = frame.get("seq")
             if frame.get("type") == "reset":
                 problems.append(f"unexpected {frame}")
                 previous = seq

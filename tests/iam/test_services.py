@@ -154,7 +154,8 @@ def test_workspace_group_list_annotates_the_role(
     joined = make_group("joined", members=[user])
     make_group("other", admins=[make_user()])
 
-    rows = [(g.pk, g.role) for g in selectors.workspace_group_list(user=user)]
+    # `role` is an annotation of the selector's query.
+    rows = [(g.pk, g.role) for g in selectors.workspace_group_list(user=user)]  # type: ignore[attr-defined]
 
     assert rows == [
         (user.personal_group.pk, "admin"),
@@ -260,6 +261,7 @@ def test_logout_bumps_the_users_groups(
     client = Client()
     client.force_login(user)
     session_key = client.session.session_key
+    assert session_key is not None
     assert selectors.live_session_keys(keys=[session_key]) == {session_key}
 
     client.post("/accounts/logout/")
@@ -278,6 +280,7 @@ def test_password_change_ends_the_users_sessions_for_sockets(
     client = Client()
     client.force_login(user)
     session_key = client.session.session_key
+    assert session_key is not None
     assert selectors.live_session_keys(keys=[session_key]) == {session_key}
 
     user.set_password("a-new-password")
