@@ -1,8 +1,9 @@
 """Publishing committed events to the channel layer: the only place that sends.
 
 A message carries the frame already rendered as text plus the few fields a gateway
-process needs to route it (group, seq, activity type, access version), all plain
-values, so each process forwards the same bytes to every socket without re-encoding.
+process needs to route it (group, seq, the activity's type before and after the
+change, access version), all plain values, so each process forwards the same bytes
+to every socket without re-encoding.
 """
 
 import asyncio
@@ -35,6 +36,7 @@ def event_message(event: ActivityEvent) -> dict[str, Any]:
         "seq": event.seq,
         "kind": event.kind,
         "activity_type": event.activity_type,
+        "prior_type": event.prior_activity_type,
         "access": event.access_version,
         "frame": event.frame,
     }

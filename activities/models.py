@@ -73,6 +73,13 @@ class ActivityEvent(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     activity_id = models.BigIntegerField()
     activity_type = models.IntegerField()
+    prior_activity_type = models.IntegerField(
+        null=True,
+        help_text=(
+            "The activity's type before the change, on updated and removed events: "
+            "a subscriber filtering by type hears of an activity leaving its filter."
+        ),
+    )
     access_version = models.PositiveBigIntegerField()
     frame = models.TextField(help_text="The server-to-client frame, JSON text as sent.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

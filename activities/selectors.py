@@ -107,6 +107,7 @@ def events_after(
             "seq",
             "kind",
             "activity_type",
+            "prior_activity_type",
             "access_version",
             "frame",
             "workspace_group_id",

@@ -25,14 +25,20 @@ Kind = ActivityEvent.Kind
 
 @dataclass(frozen=True)
 class FeedPlace:
-    """Where an activity stands: its group, and whether it shows in that feed."""
+    """Where an activity stands: its group, whether it shows in that feed, and its
+    type (by which subscribers may filter the feed)."""
 
     group_id: int | None
     in_feed: bool
+    activity_type: int
 
     @classmethod
     def of(cls, activity: UserActivity) -> "FeedPlace":
-        return cls(group_id=activity.workspace_group_id, in_feed=activity.in_feed)
+        return cls(
+            group_id=activity.workspace_group_id,
+            in_feed=activity.in_feed,
+            activity_type=activity.activity_type,
+        )
 
 
 def change_events(
@@ -69,9 +75,18 @@ def render_frame(
 
 
 def event_record(
-    *, group_id: int, kind: str, activity: UserActivity, activity_data: dict[str, Any]
+    *,
+    group_id: int,
+    kind: str,
+    activity: UserActivity,
+    activity_data: dict[str, Any],
+    prior_type: int | None = None,
 ) -> ActivityEvent:
-    """Number one event in its group, log it, publish it when its change commits."""
+    """Number one event in its group, log it, publish it when its change commits.
+
+    `prior_type` is the activity's type before the change, for an event about an
+    activity that was already in the group's feed (updated, removed).
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are recorded inside the transaction of their change")
     seq, access_version = _next_seq(group_id)
@@ -81,6 +96,7 @@ def event_record(
         kind=kind,
         activity_id=activity.pk,
         activity_type=activity.activity_type,
+        prior_activity_type=prior_type,
         access_version=access_version,
         frame=render_frame(
             kind=kind, group_id=group_id, seq=seq, activity=activity_data
@@ -132,6 +148,11 @@ def change_record(
             group_id=group_id,
             kind=kind,
             activity=activity,
+            prior_type=(
+                before.activity_type
+                if before is not None and kind != Kind.CREATED
+                else None
+            ),
             activity_data=(
                 before_data
                 if before_data is not None

@@ -61,11 +61,20 @@ class Sink(Protocol):
 class Event:
     """One event as the hub routes it: the frame is already the text to send."""
 
-    __slots__ = ("seq", "activity_type", "access", "frame", "_wire")
+    __slots__ = ("seq", "activity_type", "prior_type", "access", "frame", "_wire")
 
-    def __init__(self, seq: int, activity_type: int, access: int, frame: str) -> None:
+    def __init__(
+        self,
+        seq: int,
+        activity_type: int,
+        access: int,
+        frame: str,
+        prior_type: int | None = None,
+    ) -> None:
         self.seq = seq
         self.activity_type = activity_type
+        # The type before the change, so a type filter hears of an activity leaving.
+        self.prior_type = prior_type
         self.access = access
         self.frame = frame
         self._wire: bytes | None = None
@@ -84,11 +93,18 @@ class Event:
             message["activity_type"],
             message["access"],
             message["frame"],
+            message.get("prior_type"),
         )
 
     @classmethod
     def of_log(cls, row: Any) -> Event:
-        return cls(row.seq, row.activity_type, row.access_version, row.frame)
+        return cls(
+            row.seq,
+            row.activity_type,
+            row.access_version,
+            row.frame,
+            row.prior_activity_type,
+        )
 
 
 @dataclass(eq=False)
@@ -105,7 +121,12 @@ class Subscription:
     closed: bool = False
 
     def wants(self, event: Event) -> bool:
-        return self.types is None or event.activity_type in self.types
+        """Whether the event concerns this subscription's filter: the activity has
+        one of its types, or had one before the change (it leaves the filter)."""
+        types = self.types
+        return (
+            types is None or event.activity_type in types or event.prior_type in types
+        )
 
 
 @dataclass(eq=False)
@@ -403,7 +424,7 @@ class Hub:
                 await self._hold(sub, event)
                 continue
             sub.cursor = seq
-            if sub.types is not None and event.activity_type not in sub.types:
+            if sub.types is not None and not sub.wants(event):
                 continue
             write = sub.sink.fast_write
             if write is None:

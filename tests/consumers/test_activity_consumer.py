@@ -806,6 +806,53 @@ async def test_filter_applies_to_the_replay(
     assert await socket.nothing()
 
 
+@database_sync_to_async
+def logged_frame(group: WorkspaceGroup, seq: int) -> str:
+    return ActivityEvent.objects.get(workspace_group=group, seq=seq).frame
+
+
+async def test_filter_hears_of_an_activity_leaving_it(
+    world: World, token_socket: OpenToken
+) -> None:
+    """Regression: an edit that changed an activity's type to one outside a
+    subscriber's filter was filtered out by its new type, so a type-filtered feed
+    kept showing the activity with its old type and text."""
+    socket = await token_socket(world.bob)
+    head = await subscribed(socket, world.group, activity_types=[LOGIN])
+    activity = await create_activity(world.alice, world.group, activity_type=LOGIN)
+    assert (await socket.receive())["seq"] == head + 1
+
+    await update_activity(world.alice, activity.pk, activity_type=LOGOUT)
+    await update_activity(world.alice, activity.pk, text="outside the filter now")
+
+    left = await socket.receive()
+    assert (left["type"], left["seq"]) == ("activity.updated", head + 2)
+    assert (left["activity"]["id"], left["activity"]["activity_type"]) == (
+        activity.pk,
+        LOGOUT,
+    )
+    assert left == json.loads(await logged_frame(world.group, head + 2))
+    assert await socket.nothing()
+
+
+async def test_filter_replay_hears_of_an_activity_leaving_it(
+    world: World, token_socket: OpenToken
+) -> None:
+    activity = await create_activity(world.alice, world.group, activity_type=LOGIN)
+    await update_activity(world.alice, activity.pk, activity_type=LOGOUT)
+    await delete_activity(world.alice, activity.pk)
+    socket = await token_socket(world.bob)
+
+    await subscribed(socket, world.group, since=0, activity_types=[LOGIN])
+
+    frames = [await socket.receive() for _ in range(2)]
+    assert [(f["type"], f["seq"], f["activity"]["activity_type"]) for f in frames] == [
+        ("activity.created", 1, LOGIN),
+        ("activity.updated", 2, LOGOUT),
+    ]
+    assert await socket.nothing()
+
+
 # -- losing access -----------------------------------------------------------------
 
 
