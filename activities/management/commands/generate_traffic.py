@@ -30,9 +30,14 @@ class Command(BaseCommand):
             time.monotonic() + options["duration"] if options["duration"] else None
         )
         count = 0
-        while deadline is None or time.monotonic() < deadline:
-            started = time.monotonic()
-            outcome = traffic_step(rng, users)
-            count += 1
-            self.stdout.write(f"{count} {outcome}")
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                started = time.monotonic()
+                outcome = traffic_step(rng, users)
+                count += 1
+                self.stdout.write(f"{count} {outcome}")
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        except KeyboardInterrupt:
+            # Ctrl-C is how a demo ends; each change commits on its own, so there
+            # is nothing to undo.
+            self.stdout.write(f"stopped after {count} changes")
