@@ -102,11 +102,13 @@ class ResourceField(serializers.JSONField):
 
 
 class UserActivitySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    """A user activity with exactly the reference endpoint's response fields.
+    """Something a user did (logged in, joined a game, viewed a blog...).
 
-    `user` is accepted in a request body, as the reference lists it, but it never
-    changes the author. `workspace_group` accepts only the caller's groups (the
-    request in the context says who the caller is).
+    `user` is the author: it may be sent in a request body but never changes who
+    the author is (the caller, on create). `workspace_group` takes only groups the
+    caller belongs to; left out on create, it is the group named by
+    `resource.workspace_group` when the caller belongs to it, else the caller's
+    personal group. `activity_type` defaults to 100 (User Login).
     """
 
     user = ActivityUserSerializer(required=False)

@@ -3,18 +3,44 @@
     python -m gateway.watch --token KEY --group 7 [--since 41] [--url ws://...]
 
 It subscribes, prints each frame as it arrives, and on a dropped connection
-reconnects and resumes from the last seq it printed, so it misses nothing.
+(a restart, a resync) reconnects and resumes from the last seq it printed, so it
+misses nothing. It stops, with a message and exit status 2, when retrying cannot
+help: the token is refused, the group is not the user's, or access ends.
 """
 
 import argparse
 import asyncio
 import json
 import sys
+from typing import Any
 
 import websockets
 
+# Close codes after which reconnecting with the same token cannot succeed.
+FINAL_CLOSE_CODES = {
+    4401: "the server refused the token (unknown, deleted, or its session ended)",
+    4403: "the user is deactivated",
+}
+RECONNECT_DELAY_SECS = 1.0
+EXIT_REFUSED = 2
+
+
+class WatchEnded(Exception):
+    """The watch cannot go on; the message says why."""
+
+
+def _final_reason(message: dict[str, Any]) -> str | None:
+    """Why a server frame ends the watch, or None when it does not."""
+    kind = message.get("type")
+    if kind == "error" and message.get("code") in {"not_found", "bad_request"}:
+        return f"the server refused the subscription: {message.get('detail')}"
+    if kind == "unsubscribed":
+        return f"the subscription ended: {message.get('reason')}"
+    return None
+
 
 async def watch(url: str, token: str, group: int, since: int | None) -> None:
+    """Print the group's frames until interrupted; raise WatchEnded when refused."""
     last = since
     while True:
         try:
@@ -31,32 +57,60 @@ async def watch(url: str, token: str, group: int, since: int | None) -> None:
                 async for text in socket:
                     print(text, flush=True)
                     message = json.loads(text)
-                    kind = message.get("type")
+                    reason = _final_reason(message)
+                    if reason is not None:
+                        raise WatchEnded(reason)
                     # `subscribed` names the head, which a replay has yet to reach:
                     # it is a position only when nothing is being replayed.
-                    if kind == "subscribed" and last is not None:
+                    if message.get("type") == "subscribed" and last is not None:
                         continue
                     if isinstance(message.get("seq"), int):
                         last = message["seq"]
-        except (OSError, websockets.ConnectionClosed) as exc:
-            print(
-                f"# connection lost ({exc}); reconnecting", file=sys.stderr, flush=True
-            )
-            await asyncio.sleep(1)
+        except websockets.ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            if code in FINAL_CLOSE_CODES:
+                raise WatchEnded(f"{FINAL_CLOSE_CODES[code]} ({code})") from None
+            _note(f"connection lost ({exc}); reconnecting")
+        except OSError as exc:
+            _note(f"cannot connect ({exc}); retrying")
+        await asyncio.sleep(RECONNECT_DELAY_SECS)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="ws://127.0.0.1:8000/ws/activities/")
-    parser.add_argument("--token", required=True)
-    parser.add_argument("--group", type=int, required=True)
-    parser.add_argument("--since", type=int, default=None)
+def _note(text: str) -> None:
+    print(f"# {text}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url",
+        default="ws://127.0.0.1:8000/ws/activities/",
+        help="the gateway's socket (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--token", required=True, help="an API token (make run prints one)"
+    )
+    parser.add_argument(
+        "--group", type=int, required=True, help="the workspace group id to watch"
+    )
+    parser.add_argument(
+        "--since",
+        type=int,
+        default=None,
+        help="replay the events after this seq first (default: only new ones)",
+    )
     args = parser.parse_args()
     try:
         asyncio.run(watch(args.url, args.token, args.group, args.since))
     except KeyboardInterrupt:
-        pass
+        return 0
+    except WatchEnded as ended:
+        _note(f"stopped: {ended}")
+        return EXIT_REFUSED
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,14 +3,13 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
 from tests.e2e.harness import (
-    HTTP_TIMEOUT_SECS,
     Gateway,
     Provisioner,
     api_for,
+    create_many,
     event_frame,
     event_log,
     open_socket,
@@ -22,28 +21,6 @@ WRITERS = 8
 WRITES_PER_WRITER = 25
 # Two hundred creates through two workers on two cores take a few seconds.
 WRITE_TIMEOUT_SECS = 90.0
-
-
-def _create_many(
-    base_url: str, token: str, group_id: int, writer: int, count: int
-) -> list[int]:
-    """One writer: `count` creates, one after another, each on a new connection."""
-    ids = []
-    with httpx.Client(
-        base_url=base_url,
-        headers={"Authorization": f"Token {token}"},
-        timeout=HTTP_TIMEOUT_SECS,
-        trust_env=False,
-        limits=httpx.Limits(max_keepalive_connections=0),
-    ) as client:
-        for n in range(count):
-            response = client.post(
-                "/api/user-activities/",
-                json={"text": f"writer {writer} #{n}", "workspace_group": group_id},
-            )
-            assert response.status_code == 201, response.text
-            ids.append(response.json()["id"])
-    return ids
 
 
 async def test_concurrent_writers_get_contiguous_seq(
@@ -65,11 +42,11 @@ async def test_concurrent_writers_get_contiguous_seq(
             writers = [
                 loop.run_in_executor(
                     pool,
-                    _create_many,
+                    create_many,
                     shared_gateway.base_url,
                     world.users["writer"].token,
                     group,
-                    writer,
+                    f"writer {writer}",
                     WRITES_PER_WRITER,
                 )
                 for writer in range(WRITERS)
