@@ -77,3 +77,26 @@ def usage(pids: list[int]) -> Usage:
         rss_bytes=sum(rss_bytes(pid) for pid in alive),
         alive=len(alive),
     )
+
+
+def command_cpu_secs(command: str) -> float:
+    """CPU seconds of every process named `command` (PostgreSQL: "postgres"), the
+    exited ones included: a process's dead children are counted in its cutime and
+    cstime, so the tree's root adds those of the backends that came and went."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if raw[raw.index("(") + 1 : raw.rindex(")")] == command:
+            stats[int(entry.name)] = raw[raw.rindex(")") + 2 :].split()
+    total = 0.0
+    for fields in stats.values():
+        # Fields after the name: state ppid ... utime(11) stime(12) cutime(13) ...
+        total += int(fields[11]) + int(fields[12])
+        if int(fields[1]) not in stats:
+            total += int(fields[13]) + int(fields[14])
+    return total / CLOCK_TICKS

@@ -378,6 +378,8 @@ def sample(server: Server) -> dict[str, Any]:
         "rss_bytes": use.rss_bytes,
         "fds": {str(pid): procstat.open_fds(pid) for pid in pids},
         "redis_cpu_secs": redis_cpu_secs(),
+        # Every PostgreSQL process on the machine: other tenants add noise.
+        "pg_cpu_secs": procstat.command_cpu_secs("postgres"),
     }
 
 
@@ -513,11 +515,13 @@ def merge(result: dict[str, Any], marks: dict[str, dict[str, Any]]) -> dict[str,
         start, end = marks[f"start:{phase['name']}"], marks[f"end:{phase['name']}"]
         cpu = end["cpu_secs"] - start["cpu_secs"]
         redis_cpu = end["redis_cpu_secs"] - start["redis_cpu_secs"]
+        pg_cpu = end["pg_cpu_secs"] - start["pg_cpu_secs"]
         delivered = max(phase["delivered"], 1)
         phase["server_cpu_secs"] = cpu
         phase["server_cpu_pct"] = 100 * cpu / max(end["t"] - start["t"], 1e-9)
         phase["server_us_per_delivery"] = cpu * 1e6 / delivered
         phase["redis_us_per_delivery"] = redis_cpu * 1e6 / delivered
+        phase["pg_us_per_delivery"] = pg_cpu * 1e6 / delivered
     return result
 
 
@@ -551,6 +555,16 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
         "duplicates": sum(p["duplicates"] for p in phases),
         "server_us_per_delivery": median("server_us_per_delivery"),
         "redis_us_per_delivery": median("redis_us_per_delivery"),
+        "pg_us_per_delivery": median("pg_us_per_delivery"),
+        # Answers other than 200 and requests that got none: a write the
+        # subscribers never hear of because it failed is not "lost", but it is
+        # still a fault.
+        "http_errors": sum(
+            count
+            for p in phases
+            for status, count in p["http_status"].items()
+            if status != "200"
+        ),
         "server_cpu_pct": median("server_cpu_pct"),
         "client_cpu_pct": median("client_cpu_pct"),
     }
@@ -650,8 +664,8 @@ def sessions_table(runs: list[dict[str, Any]]) -> str:
 def table(rows: list[dict[str, Any]], ratios: list[dict[str, Any]]) -> str:
     head = (
         f"{'system':<21}{'scenario':<20}{'deliv/s':>10}{'p50':>8}{'p95':>8}"
-        f"{'p99':>8}{'max':>8}{'lost':>8}{'dup':>5}{'us/dlv':>9}{'redis':>8}"
-        f"{'cli%':>6}{'KiB/sk':>8}"
+        f"{'p99':>8}{'max':>8}{'lost':>8}{'dup':>5}{'err':>5}{'us/dlv':>9}"
+        f"{'redis':>8}{'pg':>8}{'cli%':>6}{'KiB/sk':>8}"
     )
     lines = [head, "-" * len(head)]
     for row in sorted(rows, key=lambda r: (r["layout"], r["mode"], r["system"])):
@@ -659,16 +673,18 @@ def table(rows: list[dict[str, Any]], ratios: list[dict[str, Any]]) -> str:
             f"{row['system']:<21}{row['scenario']:<20}"
             f"{fmt(row['deliveries_per_sec'], 0):>10}{fmt(row['p50_ms']):>8}"
             f"{fmt(row['p95_ms']):>8}{fmt(row['p99_ms']):>8}{fmt(row['max_ms'], 0):>8}"
-            f"{row['lost']:>8}{row['duplicates']:>5}"
+            f"{row['lost']:>8}{row['duplicates']:>5}{row.get('http_errors', 0):>5}"
             f"{fmt(row['server_us_per_delivery']):>9}"
             f"{fmt(row['redis_us_per_delivery']):>8}"
+            f"{fmt(row.get('pg_us_per_delivery')):>8}"
             f"{fmt(row['client_cpu_pct'], 0):>6}{fmt(row['kib_per_idle_socket']):>8}"
         )
     lines += [
         "",
         "latency: ms from just before the PATCH to the socket's receive;"
-        " us/dlv, redis: server and Redis CPU microseconds per delivered frame"
-        " (REST included); cli%: load client CPU;"
+        " err: HTTP answers other than 200 (and requests without one);"
+        " us/dlv, redis, pg: server, Redis and PostgreSQL CPU microseconds per"
+        " delivered frame (REST included); cli%: load client CPU;"
         " KiB/sk: server RSS per idle subscribed socket",
         "",
         f"{'gateway vs':<21}{'scenario':<20}{'deliv/s x':>10}{'edits/s x':>10}"

@@ -63,7 +63,9 @@ def test_quick_run_delivers_every_edit_once_and_writes_the_report(
             "max_ms",
             "lost",
             "duplicates",
+            "http_errors",
             "server_us_per_delivery",
+            "pg_us_per_delivery",
             "client_cpu_pct",
             "kib_per_idle_socket",
         } <= set(row)
@@ -76,5 +78,8 @@ def test_quick_run_delivers_every_edit_once_and_writes_the_report(
             assert phase["lost"] == 0, phase
             assert phase["duplicates"] == 0, phase
             assert phase["delivered"] == phase["expected"], phase
+            # Every edit was answered, and answered 200: a failed write is a fault
+            # even though nobody expects to hear of it.
+            assert phase["http_status"] == {"200": phase["edits_sent"]}, phase
     assert report["ratios"]
     assert "gateway" in done.stdout and "channels-docs" in done.stdout
