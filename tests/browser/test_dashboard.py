@@ -460,3 +460,188 @@ def test_demo_texts_fit_their_type_and_edits_rewrite_them(gateway: Gateway) -> N
     for activity_type, old, new in found["edits"]:
         assert new != old and new.startswith(f"{labels[activity_type]}: "), new
         assert "edited" not in new, new
+
+
+def scroll_top(scroller: Locator) -> float:
+    return float(scroller.evaluate("el => el.scrollTop"))
+
+
+def test_new_activities_above_a_scrolled_column_get_a_cue(
+    page: Page, gateway: Gateway
+) -> None:
+    page.set_viewport_size({"width": 1600, "height": 760})
+    gateway.create_offline(
+        "Game night", [f"XP Gained: +{5 * n} XP at table {n}" for n in range(1, 31)]
+    )
+    sign_in(page, fragment=fragment(gateway, "Game night"))
+    game_night = feed(page, gateway, "Game night")
+    scroller = game_night.locator(".feed-scroll")
+    cue = game_night.locator(".updates-above")
+    expect(game_night.locator("li.row").nth(29)).to_be_attached()
+    scroller.evaluate("el => { el.scrollTop = 400; }")
+    expect(cue).to_be_hidden()
+
+    first = gateway.create("Game night", "Game Completed: the final, 3-2")
+    second = gateway.create("Game night", "Game Completed: the rematch, 2-0")
+
+    expect(cue).to_have_text("↑ 2 new", timeout=LIVE_WITHIN_MS)
+    expect(game_night.locator("li.row").first).to_have_attribute("data-id", str(second))
+    # The rows being read stayed in place; the new ones wait above them.
+    expect(row(page, gateway, "Game night", first)).not_to_be_in_viewport()
+    assert scroll_top(scroller) > 400
+    box = cue.bounding_box()
+    column = scroller.bounding_box()
+    assert box is not None and column is not None
+    assert column["y"] <= box["y"] <= column["y"] + 40, (box, column)
+
+    # The pill is opaque and shows the page's focus ring (#9db9ff) with its shadow.
+    cue.focus()
+    assert cue.evaluate("el => el.matches(':focus-visible')")
+    shadow = cue.evaluate("el => getComputedStyle(el).boxShadow")
+    assert "rgb(157, 185, 255)" in shadow, shadow
+    background = cue.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert background.startswith("rgb("), background
+    page.screenshot(path=str(SCREENSHOTS / "new-above-cue.png"))
+
+    # Pressed: a smooth scroll to the top; the focus stays in the column.
+    started = cue.evaluate(
+        "el => { el.click(); return el.closest('.feed').querySelector('.feed-scroll')"
+        ".scrollTop; }"
+    )
+    assert started > 0, "the scroll is animated"
+    expect(row(page, gateway, "Game night", second)).to_be_in_viewport()
+    expect(cue).to_be_hidden()
+    expect(scroller).to_be_focused()
+    page.wait_for_function("el => el.scrollTop < 1", arg=scroller.element_handle())
+
+    # Back at the top by other means hides the cue too; reduced motion jumps there.
+    scroller.evaluate("el => { el.scrollTop = 400; }")
+    third = gateway.create("Game night", "Game Completed: the exhibition match")
+    expect(cue).to_have_text("↑ 1 new", timeout=LIVE_WITHIN_MS)
+    page.emulate_media(reduced_motion="reduce")
+    landed = cue.evaluate(
+        "el => { el.click(); return el.closest('.feed').querySelector('.feed-scroll')"
+        ".scrollTop; }"
+    )
+    assert landed < 1, landed
+    expect(cue).to_be_hidden()
+    expect(row(page, gateway, "Game night", third)).to_be_in_viewport()
+
+    scroller.evaluate("el => { el.scrollTop = 400; }")
+    gateway.create("Game night", "Game Completed: the late table")
+    expect(cue).to_have_text("↑ 1 new", timeout=LIVE_WITHIN_MS)
+    scroller.hover()
+    page.mouse.wheel(0, -5_000)
+    expect(cue).to_be_hidden()
+
+
+def test_a_lost_connection_dims_the_feeds_and_says_since_when(
+    page: Page, gateway: Gateway, allow_network_errors: bool
+) -> None:
+    sign_in(page, fragment=fragment(gateway, "Design team"))
+    status = page.locator("#connection")
+    feeds = page.locator("#feeds")
+    body = page.locator("body")
+    expect(feed(page, gateway, "Design team").locator("li.row").first).to_be_visible()
+    expect(body).to_have_attribute("data-connection", "live")
+    expect(feeds).to_have_css("opacity", "1")
+    # A wall screen comes back within seconds of a restart, not half a minute.
+    assert page.evaluate("window.dashboardPage.client.options.backoffMaxMs") == 10_000
+
+    gateway.stop()
+    try:
+        expect(status).to_have_attribute("data-status", "reconnecting")
+        expect(body).to_have_attribute("data-connection", "reconnecting")
+        expect(feeds).to_have_css("opacity", "0.5")
+        expect(status).to_have_text(
+            re.compile(
+                r"^\s*Reconnecting…\s+· last update (just now|\d+ sec\. ago)\s*$"
+            )
+        )
+        # The 1 s tick moves the time on; only the status word is a live region.
+        expect(status).to_have_text(
+            re.compile(r"last update \d+ sec\. ago\s*$"), timeout=20_000
+        )
+        expect(status).to_have_attribute("data-status", "offline", timeout=30_000)
+        expect(status).to_have_text(
+            re.compile(r"^\s*Offline\s+· last update \d+ sec\. ago\s*$")
+        )
+        expect(status.get_by_role("status")).to_have_text("Offline")
+        expect(feeds).to_have_css("opacity", "0.5")
+        page.screenshot(path=str(SCREENSHOTS / "offline-dimmed.png"))
+    finally:
+        gateway.start()
+
+    expect(status).to_have_attribute("data-status", "live", timeout=RECONNECT_WITHIN_MS)
+    expect(status).to_have_text("Live")
+    expect(body).to_have_attribute("data-connection", "live")
+    expect(feeds).to_have_css("opacity", "1")
+
+
+def test_wall_mode_hides_the_settings_survives_a_reload_and_escape_leaves_it(
+    page: Page, gateway: Gateway
+) -> None:
+    sign_in(page, fragment=fragment(gateway, "Design team", "Game night"))
+    design = feed(page, gateway, "Design team")
+    controls = page.locator("section.controls")
+    enter = page.get_by_role("button", name="Wall mode", exact=True)
+    leave = page.get_by_role("button", name="Exit wall mode")
+    expect(design.locator("li.row").first).to_be_visible()
+    expect(leave).to_be_hidden()
+    before = design.bounding_box()
+    text_size = design.locator("li.row .text").first.evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)"
+    )
+    assert before is not None
+
+    enter.focus()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"[#&]wall=1(&|$)"))
+    expect(controls).to_be_hidden()
+    expect(page.locator("#connection")).to_be_visible()
+    expect(leave).to_be_focused()
+    after = design.bounding_box()
+    assert after is not None and after["height"] > before["height"] + 60, (
+        before,
+        after,
+    )
+    larger = design.locator("li.row .text").first.evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)"
+    )
+    assert larger > text_size, (text_size, larger)
+    page.screenshot(path=str(SCREENSHOTS / "wall-mode.png"))
+
+    # Bookmarked: a reload comes back in wall mode, and start-up keeps it in the URL.
+    page.reload()
+    expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+    expect(design.locator("li.row").first).to_be_visible()
+    expect(controls).to_be_hidden()
+    expect(leave).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[#&]wall=1(&|$)"))
+
+    page.keyboard.press("Escape")
+    expect(controls).to_be_visible()
+    expect(leave).to_be_hidden()
+    expect(page).not_to_have_url(re.compile(r"wall="))
+
+    enter.click()
+    expect(controls).to_be_hidden()
+    leave.click()
+    expect(controls).to_be_visible()
+    expect(enter).to_be_focused()
+
+
+def test_rate_plot_has_a_time_axis_in_text(page: Page, gateway: Gateway) -> None:
+    sign_in(page, fragment=fragment(gateway, "Design team"))
+    start = page.locator("#rate-axis-start")
+    expect(start).to_have_text("−15 min")
+    expect(page.locator(".rate-axis")).to_contain_text("now")
+    expect(page.locator("#rate-plot text")).to_have_count(0)
+    plot = page.locator("#rate-plot").bounding_box()
+    axis = page.locator(".rate-axis").bounding_box()
+    assert plot is not None and axis is not None
+    assert axis["y"] >= plot["y"] + plot["height"] - 1, (plot, axis)
+
+    page.get_by_label("Window").select_option("5")
+    expect(start).to_have_text("−5 min")

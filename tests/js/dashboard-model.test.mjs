@@ -10,6 +10,7 @@ import {
   filterMatches,
   footerText,
   typesForFilter,
+  updatesAboveText,
   updatesBelowText,
 } from "../../dashboard/static/dashboard/dashboard-model.js";
 
@@ -100,6 +101,12 @@ test("the cue for edits below counts them", () => {
   assert.equal(updatesBelowText(0), "");
   assert.equal(updatesBelowText(1), "1 update below");
   assert.equal(updatesBelowText(4), "4 updates below");
+});
+
+test("the cue for new rows above counts them, and is empty for none", () => {
+  assert.equal(updatesAboveText(0), "");
+  assert.equal(updatesAboveText(1), "1 new");
+  assert.equal(updatesAboveText(12), "12 new");
 });
 
 test("every category has a colour and an SVG icon, none a font glyph", () => {

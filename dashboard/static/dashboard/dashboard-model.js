@@ -243,3 +243,9 @@ export function updatesBelowText(count) {
   if (!count) return "";
   return count === 1 ? "1 update below" : `${count} updates below`;
 }
+
+/** The cue for new rows that arrived above while the reader was scrolled down; "" for none. */
+export function updatesAboveText(count) {
+  if (!count) return "";
+  return `${count} new`;
+}

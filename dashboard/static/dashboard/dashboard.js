@@ -9,8 +9,13 @@
  *   window the newest rows leave and a "newer activities" button brings them back.
  * - The live region announces a summary ("3 new activities in Design team") at most
  *   once per ANNOUNCE_EVERY_MS, never one message per event.
- * - Selected groups, filters and window are kept in the URL fragment, so a wall
- *   screen can be bookmarked as it is set up.
+ * - Rows that change out of sight get a cue at that edge of their column: "↓ N
+ *   updates below" for edits, "↑ N new" for activities that arrived above while the
+ *   reader was scrolled down. Neither is a live region.
+ * - When the socket is not live the feeds and counts are dimmed and the connection
+ *   pill says how long ago the page last knew they were current.
+ * - Selected groups, filters, window and wall mode are kept in the URL fragment, so a
+ *   wall screen can be bookmarked as it is set up.
  */
 
 import {
@@ -19,6 +24,7 @@ import {
   filterActive,
   footerText,
   typesForFilter,
+  updatesAboveText,
   updatesBelowText,
 } from "./dashboard-model.js";
 import { FeedClient, STATUS, activityListUrl } from "./feed-client.js";
@@ -148,15 +154,18 @@ function readState() {
     type: params.get("type") || "",
     author: params.get("author") || "",
     window: [5, 15, 60].includes(Number(params.get("window"))) ? Number(params.get("window")) : 15,
+    wall: params.get("wall") === "1",
   };
 }
 
 function writeState(state) {
   const params = new URLSearchParams();
-  params.set("groups", state.groups.join(","));
+  // Groups are null until they are loaded; a setting changed before then is kept.
+  params.set("groups", (state.groups || []).join(","));
   if (state.type) params.set("type", state.type);
   if (state.author) params.set("author", state.author);
   params.set("window", String(state.window));
+  if (state.wall) params.set("wall", "1");
   history.replaceState(null, "", `#${params}`);
 }
 
@@ -176,6 +185,10 @@ class FeedView {
     // Ids of rows edited while below the visible part, not yet scrolled to.
     this.below = new Set();
     this.seen = new IntersectionObserver((entries) => this.onSeen(entries), { threshold: 0.5 });
+    // Ids of new rows inserted above the visible part, not yet scrolled to. A separate
+    // observer: an edit of such a row must not stop its tracking as a new one.
+    this.above = new Set();
+    this.seenAbove = new IntersectionObserver((entries) => this.onSeenAbove(entries), { threshold: 0.5 });
 
     this.count = el("span", { className: "feed-count", text: "" });
     this.title = el("h2", { id: `feed-title-${group.id}`, text: group.name });
@@ -189,7 +202,7 @@ class FeedView {
     this.footer = el("p", { className: "feed-footer muted", text: "Loading…" });
     this.scroller = el("div", { className: "feed-scroll", tabindex: "0" }, this.list, this.footer);
     this.scroller.setAttribute("aria-label", `${group.name} activities`);
-    this.scroller.addEventListener("scroll", () => this.maybeLoadOlder(), { passive: true });
+    this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
     const header = el(
       "header",
       { className: "feed-head" },
@@ -199,11 +212,20 @@ class FeedView {
     );
     this.belowCue = el("button", { type: "button", className: "updates-below", hidden: true });
     this.belowCue.addEventListener("click", () => this.showFirstBelow());
+    this.aboveCue = el("button", {
+      type: "button",
+      className: "updates-above",
+      title: "Scroll to the newest activities",
+      hidden: true,
+    });
+    this.aboveCue.addEventListener("click", () => this.scrollToTop());
+    // In reading order: the cue for the top edge before the rows, the other after.
     this.root = el(
       "section",
       { className: "feed", "data-group": group.id, "aria-labelledby": `feed-title-${group.id}` },
       header,
       this.newer,
+      this.aboveCue,
       this.scroller,
       this.belowCue,
     );
@@ -211,6 +233,7 @@ class FeedView {
 
   snapshot(activities, next) {
     this.forgetBelow();
+    this.forgetAbove();
     this.rows.clear();
     this.list.replaceChildren();
     for (const activity of activities) this.append(activity);
@@ -253,6 +276,10 @@ class FeedView {
       const row = this.page.renderRow(activity);
       existing.row.replaceWith(row);
       this.rows.set(activity.id, { activity, row });
+      if (this.above.has(activity.id)) {
+        this.seenAbove.unobserve(existing.row);
+        this.seenAbove.observe(row);
+      }
       if (this.isBelowView(row)) {
         // Out of sight: highlight it when it is scrolled to, and say so meanwhile.
         this.seen.unobserve(existing.row);
@@ -276,7 +303,7 @@ class FeedView {
     // paged in at its place; inserting it now would leave a hole above it.
     if (oldest !== null && activity.id < oldest && this.hasOlder()) return false;
     const row = this.page.renderRow(activity);
-    row.classList.add("fresh");
+    const scrolledDown = !this.atTop();
     let before = null;
     for (const candidate of this.list.children) {
       if (Number(candidate.dataset.id) < activity.id) {
@@ -286,6 +313,10 @@ class FeedView {
     }
     this.list.insertBefore(row, before);
     this.rows.set(activity.id, { activity, row });
+    // Scrolled down, the browser keeps the rows in view where they were (scroll
+    // anchoring), so a row above them arrives unseen: count it, highlight it when seen.
+    if (scrolledDown && this.isAboveView(row)) this.noteAbove(activity.id, row);
+    else row.classList.add("fresh");
     this.trimOldest();
     this.refreshChrome();
     return true;
@@ -295,6 +326,7 @@ class FeedView {
     const existing = this.rows.get(activity.id);
     if (!existing) return;
     this.forgetBelow(activity.id);
+    this.forgetAbove(activity.id);
     existing.row.remove();
     this.rows.delete(activity.id);
     this.refreshChrome();
@@ -304,6 +336,7 @@ class FeedView {
     while (this.rows.size > MAX_ROWS) {
       const last = this.list.lastElementChild;
       this.forgetBelow(Number(last.dataset.id));
+      this.forgetAbove(Number(last.dataset.id));
       this.rows.delete(Number(last.dataset.id));
       last.remove();
       // The REST cursor pointed after the row just dropped: find our place again
@@ -317,10 +350,18 @@ class FeedView {
     while (this.rows.size > MAX_ROWS) {
       const first = this.list.firstElementChild;
       this.forgetBelow(Number(first.dataset.id));
+      this.forgetAbove(Number(first.dataset.id));
       this.rows.delete(Number(first.dataset.id));
       first.remove();
       this.atLatest = false;
     }
+  }
+
+  onScroll() {
+    // Back at the top by any means (the cue, the keyboard, a wheel): nothing is
+    // waiting above any more.
+    if (this.atTop()) this.forgetAbove(null, { highlight: true });
+    this.maybeLoadOlder();
   }
 
   async maybeLoadOlder() {
@@ -367,6 +408,71 @@ class FeedView {
     return row.getBoundingClientRect().top >= bottom - 8;
   }
 
+  /** Whether the column is scrolled to its very top (subpixel offsets count as top). */
+  atTop() {
+    return this.scroller.scrollTop < 1;
+  }
+
+  /** Whether most of a row lies above what can be seen of this column right now. */
+  isAboveView(row) {
+    const { top, bottom } = row.getBoundingClientRect();
+    return (top + bottom) / 2 < this.scroller.getBoundingClientRect().top;
+  }
+
+  noteAbove(id, row) {
+    this.above.add(id);
+    this.seenAbove.observe(row);
+    this.refreshAbove();
+  }
+
+  onSeenAbove(entries) {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      this.seenAbove.unobserve(entry.target);
+      if (this.above.delete(Number(entry.target.dataset.id))) entry.target.classList.add("fresh");
+    }
+    this.refreshAbove();
+  }
+
+  /** Stop tracking one new row (`id`), or every one; `highlight` marks them as arrived. */
+  forgetAbove(id = null, { highlight = false } = {}) {
+    const ids = id === null ? [...this.above] : [id];
+    for (const one of ids) {
+      const entry = this.rows.get(one);
+      if (entry) {
+        this.seenAbove.unobserve(entry.row);
+        if (highlight && this.above.has(one)) entry.row.classList.add("fresh");
+      }
+      this.above.delete(one);
+    }
+    if (ids.length) this.refreshAbove();
+  }
+
+  refreshAbove() {
+    const text = updatesAboveText(this.above.size);
+    this.showCue(this.aboveCue, text ? `↑ ${text}` : "");
+  }
+
+  scrollToTop() {
+    const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    this.scroller.scrollTo({ top: 0, behavior: smooth ? "smooth" : "auto" });
+  }
+
+  /** Show `cue` with `text`, or hide it for "". */
+  showCue(cue, text) {
+    // A focused cue that goes away would drop the focus to the page's start: keep it
+    // in the column the reader was in.
+    if (!text && document.activeElement === cue) this.scroller.focus({ preventScroll: true });
+    cue.hidden = !text;
+    cue.textContent = text;
+  }
+
+  dispose() {
+    this.seen.disconnect();
+    this.seenAbove.disconnect();
+    this.root.remove();
+  }
+
   onSeen(entries) {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
@@ -391,8 +497,7 @@ class FeedView {
 
   refreshBelow() {
     const text = updatesBelowText(this.below.size);
-    this.belowCue.hidden = !text;
-    this.belowCue.textContent = text ? `↓ ${text}` : "";
+    this.showCue(this.belowCue, text ? `↓ ${text}` : "");
   }
 
   showFirstBelow() {
@@ -438,7 +543,8 @@ class FeedView {
 
 class DashboardPage {
   constructor() {
-    this.client = new FeedClient({ pageSize: PAGE_SIZE });
+    // A wall screen should come back within seconds of a restart; jitter still spreads a crowd.
+    this.client = new FeedClient({ pageSize: PAGE_SIZE, backoffMaxMs: 10_000 });
     this.stats = new Stats((activity) => typeOf(activity).category);
     this.feeds = new Map();
     this.groups = [];
@@ -448,8 +554,15 @@ class DashboardPage {
     this.lastAnnouncement = 0;
     this.statsTimer = null;
     this.statsLoad = 0;
+    this.status = STATUS.CONNECTING;
+    // When the page last knew its feeds were current; null before the first "live".
+    this.liveAt = null;
 
     this.connection = document.getElementById("connection");
+    this.connectionLabel = this.connection.querySelector(".conn-label");
+    this.connectionSince = this.connection.querySelector(".conn-since");
+    this.wallEnter = document.getElementById("wall-enter");
+    this.wallExit = document.getElementById("wall-exit");
     this.picker = document.getElementById("group-picker");
     this.typeFilter = document.getElementById("type-filter");
     this.authorFilter = document.getElementById("author-filter");
@@ -460,6 +573,12 @@ class DashboardPage {
   }
 
   async start() {
+    this.applyWall();
+    this.wallEnter.addEventListener("click", () => this.setWall(true));
+    this.wallExit.addEventListener("click", () => this.setWall(false));
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.state.wall && !event.defaultPrevented) this.setWall(false);
+    });
     this.buildTypeFilter();
     this.windowSelect.value = String(this.state.window);
     this.typeFilter.value = this.state.type;
@@ -618,8 +737,25 @@ class DashboardPage {
     this.feeds.delete(id);
     this.stats.dropGroup(id);
     this.scheduleStats();
-    feed.seen.disconnect();
-    feed.root.remove();
+    feed.dispose();
+  }
+
+  // -- wall mode ---------------------------------------------------------------------
+
+  /** Enter or leave wall mode: no settings, larger rows, the feeds take the height. */
+  setWall(on) {
+    // The button pressed goes away with its bar: hand the focus to its counterpart.
+    const leaving = on ? this.wallEnter : this.wallExit;
+    const hadFocus = document.activeElement === leaving;
+    this.state.wall = on;
+    writeState(this.state);
+    this.applyWall();
+    if (hadFocus) (on ? this.wallExit : this.wallEnter).focus();
+  }
+
+  applyWall() {
+    document.body.classList.toggle("wall", this.state.wall);
+    this.wallExit.hidden = !this.state.wall;
   }
 
   layoutFeeds() {
@@ -720,17 +856,40 @@ class DashboardPage {
   // -- connection, announcements, stats ----------------------------------------------
 
   showStatus({ status, reason }) {
+    const now = Date.now();
+    // Live again, or leaving "live" now: either way the feeds are current up to now.
+    if (status === STATUS.LIVE || this.status === STATUS.LIVE) this.liveAt = now;
+    this.status = status;
+    this.connection.dataset.status = status;
+    // The CSS dims the feeds while reconnecting or offline. "connecting" is only the
+    // first attempt, before anything shown could be out of date.
+    document.body.dataset.connection = status;
     const labels = {
       [STATUS.CONNECTING]: "Connecting…",
       [STATUS.LIVE]: "Live",
       [STATUS.RECONNECTING]: "Reconnecting…",
       [STATUS.OFFLINE]: reason === "unauthenticated" ? "Offline: signed out" : "Offline",
     };
-    this.connection.dataset.status = status;
-    this.connection.querySelector(".conn-label").textContent = labels[status] || status;
+    const label = labels[status] || status;
+    // The label is the live region: the client repeats "reconnecting" on every
+    // attempt, and rewriting the same text would announce it again.
+    if (this.connectionLabel.textContent !== label) this.connectionLabel.textContent = label;
+    this.renderSince(now);
     if (reason === "unauthenticated") {
       window.location.assign(`/accounts/login/?next=${encodeURIComponent("/dashboard/")}`);
     }
+  }
+
+  /** "· last update 2 min. ago" next to a status other than live; outside the live region. */
+  renderSince(now) {
+    if (this.status === STATUS.LIVE || this.liveAt === null) {
+      this.connectionSince.replaceChildren();
+      return;
+    }
+    const ago = relativeTime(new Date(this.liveAt).toISOString(), now);
+    // The words go on narrow screens (CSS), the time stays.
+    const words = el("span", { className: "conn-since-words", text: "last update " });
+    this.connectionSince.replaceChildren("· ", words, ago);
   }
 
   queueAnnouncement(groupName) {
@@ -834,6 +993,7 @@ class DashboardPage {
     plot.replaceChildren(...nodes);
     // In HTML, not in the plot: the plot stretches, which would distort the text.
     document.getElementById("rate-peak").textContent = `peak ${Math.max(...perMinute)}/min`;
+    document.getElementById("rate-axis-start").textContent = `−${minutes} min`;
     const latest = perMinute.at(-1);
     plot.setAttribute(
       "aria-label",
@@ -843,6 +1003,10 @@ class DashboardPage {
 
   tick() {
     const now = Date.now();
+    // "Live" holds only while the client's heartbeat is answered, so each second of
+    // it counts as a confirmation that the feeds are current.
+    if (this.status === STATUS.LIVE) this.liveAt = now;
+    else this.renderSince(now);
     for (const feed of this.feeds.values()) feed.tick(now);
     this.flushAnnouncements(now);
     // Counts move with the clock too (old activities leave the window).
