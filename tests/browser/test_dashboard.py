@@ -177,6 +177,30 @@ def test_type_filter_is_sent_in_subscribe_and_hides_other_types(
     assert "since" in subscribes[-1]
 
 
+def test_an_activity_whose_type_leaves_the_filter_leaves_the_feed(
+    page: Page, gateway: Gateway
+) -> None:
+    """Regression: retyping an activity to a type the feed's filter excludes left
+    its row in place, old badge and old text, until a reload."""
+    sign_in(page, fragment=fragment(gateway, "Design team"))
+    page.get_by_label("Activity type").select_option("cat:game")
+    expect(page).to_have_url(re.compile(r"type=cat%3Agame"))
+    game = gateway.create("Design team", "a game that becomes XP", activity_type=205)
+    expect(row(page, gateway, "Design team", game)).to_have_count(
+        1, timeout=LIVE_WITHIN_MS
+    )
+
+    gateway.api(
+        "PATCH",
+        f"/api/user-activities/{game}/",
+        json={"activity_type": 400, "text": "and out of the filter"},
+    )
+
+    expect(row(page, gateway, "Design team", game)).to_have_count(
+        0, timeout=LIVE_WITHIN_MS
+    )
+
+
 def test_author_filter_applies_to_rest_and_to_live_events(
     page: Page, gateway: Gateway
 ) -> None:
