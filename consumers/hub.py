@@ -420,7 +420,9 @@ class Hub:
         for sub in tuple(feed.subs):
             if sub.closed or seq <= sub.cursor:
                 continue
-            if sub.catching_up or seq != sub.cursor + 1:
+            if sub.catching_up or seq != sub.cursor + 1 or event.access > sub.verified:
+                # Behind, or not yet checked at this event's access version (it
+                # joined during the re-check above): the catch-up path checks it.
                 await self._hold(sub, event)
                 continue
             sub.cursor = seq
@@ -524,8 +526,11 @@ class Hub:
                 {s.sink: s.sink.credential for s in subs},
             )
             await self._apply_verdict(verdict)
-        for sub in feed.subs:
-            sub.verified = max(sub.verified, version)
+        # Only the subscriptions that were checked: one that joined the feed while
+        # the verdict was read is checked when it next meets a newer event.
+        for sub in subs:
+            if not sub.closed:
+                sub.verified = max(sub.verified, version)
         feed.access_version = min((sub.verified for sub in feed.subs), default=_NEVER)
 
     async def _apply_verdict(self, verdict: _Verdict) -> None:

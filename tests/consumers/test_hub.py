@@ -1,6 +1,7 @@
 """The process hub behind the sockets: one per loop, repairs, access at admission."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from activities import events
+from activities import services as activity_services
 from activities import stream as activity_stream
 from consumers import activity as activity_consumer
 from consumers import hub as hub_module
@@ -190,6 +192,54 @@ async def test_hub_revocation_racing_the_subscribe_delivers_nothing(
         "reason": "access_revoked",
     }
     assert await socket.nothing(timeout=0.5)
+
+
+async def test_hub_checks_a_subscription_that_joins_during_a_recheck(
+    token_socket: OpenToken,
+    monkeypatch: pytest.MonkeyPatch,
+    make_user: Callable[..., IAMUser],
+    alice: IAMUser,
+    bob: IAMUser,
+    team: WorkspaceGroup,
+    slow_poll: None,
+) -> None:
+    """Regression: a re-check marked every subscription of the feed as checked,
+    including one added while the verdict was being read, so an event committed
+    after bob's removal reached him.
+
+    Bob is admitted while still a member; before his subscription reaches the hub,
+    he is removed and an event commits. The feed (kept alive by carol) starts its
+    re-check, whose read waits behind bob's admission in the database thread.
+    """
+    carol = await database_sync_to_async(make_user)("carol")
+    await database_sync_to_async(iam_services.membership_add)(user=carol, group=team)
+    watcher = await token_socket(carol)
+    await watcher.subscribe(team.pk)
+    real_admission = activity_stream.stream_admission
+
+    def admission_then_removal_and_a_write(*, user_id: int, group_id: int) -> Any:
+        admitted = real_admission(user_id=user_id, group_id=group_id)
+        iam_services.membership_remove(user=bob, group=team)
+        activity_services.activity_create(
+            actor=alice, data={"workspace_group": team, "text": "after bob left"}
+        )
+        # Long enough for the hub to receive the event and start its re-check.
+        time.sleep(0.3)
+        return admitted
+
+    monkeypatch.setattr(
+        activity_consumer, "stream_admission", admission_then_removal_and_a_write
+    )
+    victim = await token_socket(bob)
+
+    assert (await victim.subscribe(team.pk))["type"] == "subscribed"
+    assert await victim.receive() == {
+        "type": "unsubscribed",
+        "workspace_group": team.pk,
+        "reason": "access_revoked",
+    }
+    assert await victim.nothing(timeout=0.5)
+    assert (await watcher.receive())["activity"]["text"] == "after bob left"
 
 
 async def test_hub_serves_a_second_socket_admitted_before_a_recheck(
