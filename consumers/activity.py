@@ -5,9 +5,11 @@ the process's hub writes them straight to the socket, so the consumer only handl
 what the client sends (subscribe, unsubscribe, ping) and the socket's lifetime.
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -19,6 +21,7 @@ from consumers.transport import (
     frame_writer_probe,
     innermost_send,
     protocol_close_probe,
+    queued_bytes_probe,
 )
 from gateway.conf import gateway_setting
 
@@ -61,6 +64,18 @@ class ActivityConsumer(AsyncWebsocketConsumer):
     hub: Hub | None = None
     closed = False
     fast_write: Callable[[bytes], int] | None = None
+    _queued: Callable[[], int] | None = None
+    _buffer_limit = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A handler that raised ends the consumer without disconnect(); the hub
+            # must forget the socket all the same, or it would keep serving it.
+            if self.hub is not None:
+                with contextlib.suppress(Exception):
+                    await self.hub.detach(self)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -78,6 +93,8 @@ class ActivityConsumer(AsyncWebsocketConsumer):
         self._send_frame = innermost_send(self.base_send)
         self.fast_write = frame_writer_probe(self._send_frame)
         self._close_frame = protocol_close_probe(self._send_frame)
+        self._queued = queued_bytes_probe(self._send_frame)
+        self._buffer_limit = gateway_setting("SOCKET_BUFFER_LIMIT_BYTES")
         self.hub = await get_hub()
         self.hub.attach(self)
         logger.info("socket open: user %s by %s", self.user_id, credential[0])
@@ -93,6 +110,15 @@ class ActivityConsumer(AsyncWebsocketConsumer):
     ) -> None:
         if self.hub is None or self.closed:
             return
+        try:
+            await self._handle(text_data, bytes_data)
+        except Exception:
+            # A bug must cost this socket, not the worker's log or its other sockets.
+            logger.exception("socket of user %s: a frame failed; closing", self.user_id)
+            await self.close_with(protocol.CLOSE_INTERNAL_ERROR)
+
+    async def _handle(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        assert self.hub is not None
         size = (
             len(bytes_data)
             if bytes_data is not None
@@ -188,13 +214,25 @@ class ActivityConsumer(AsyncWebsocketConsumer):
     # -- the hub's side (consumers.hub.Sink) ---------------------------------------
 
     async def send_text(self, text: str) -> None:
-        if not self.closed:
-            await self._send_frame({"type": "websocket.send", "text": text})
+        if self.closed:
+            return
+        await self._send_frame({"type": "websocket.send", "text": text})
+        queued = self._queued() if self._queued is not None else 0
+        if queued > self._buffer_limit:
+            logger.warning(
+                "socket of user %s is not reading (%s bytes queued); closing",
+                self.user_id,
+                queued,
+            )
+            await self.close_with(protocol.CLOSE_RESYNC)
 
     async def close_with(self, code: int) -> None:
         if self.closed:
             return
         self.closed = True
+        # Served no more from now on, whether or not the peer ever answers the close.
+        if self.hub is not None:
+            await self.hub.detach(self)
         # 1000 and 3000-4999 go through ASGI; the RFC's own codes (1009, 1012) need
         # the server's close frame when it has one.
         reserved = code != 1000 and not 3000 <= code <= 4999

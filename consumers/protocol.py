@@ -18,6 +18,7 @@ CLOSE_FORBIDDEN = 4403  # the user was deactivated
 CLOSE_RESYNC = 4409  # the client fell too far behind: reconnect with `since`
 CLOSE_RATE_LIMITED = 4429  # kept flooding after a rate_limited error
 CLOSE_TOO_BIG = 1009  # a frame over MAX_FRAME_BYTES
+CLOSE_INTERNAL_ERROR = 1011  # the server failed on a frame; reconnecting is fine
 CLOSE_SERVICE_RESTART = 1012  # the worker is shutting down: reconnect elsewhere
 
 # Frames above this are refused unread; the largest legitimate client frame (a
@@ -147,7 +148,14 @@ def reset_frame(group_id: int, seq: int) -> str:
     return _dump({"type": "reset", "workspace_group": group_id, "seq": seq})
 
 
+# Details quote the client's input; this bound keeps an answer far below the frame
+# size limit whatever was sent (escaping can multiply characters by six).
+MAX_DETAIL_CHARS = 300
+
+
 def error_frame(code: str, detail: str) -> str:
+    if len(detail) > MAX_DETAIL_CHARS:
+        detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
     return _dump({"type": "error", "code": code, "detail": detail})
 
 

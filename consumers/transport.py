@@ -62,6 +62,39 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+def _daphne_protocol(send: Send) -> Any:
+    """The Twisted protocol Daphne bound `send` to, or None under other servers."""
+    protocol = send.args[0] if isinstance(send, partial) and send.args else None
+    transport = getattr(protocol, "transport", None)
+    if (
+        protocol is None
+        or transport is None
+        or not hasattr(protocol, "STATE_OPEN")
+        or not hasattr(transport, "_tempDataLen")
+    ):
+        return None
+    return protocol
+
+
+def _queued(transport: Any) -> int:
+    """Bytes written to a Twisted TCP transport and not yet taken by the kernel."""
+    queued: int = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    return queued
+
+
+def queued_bytes_probe(send: Send) -> Callable[[], int] | None:
+    """A function returning the bytes queued for the peer, or None if unknown.
+
+    Every frame counts, not only events: a client that keeps sending but never
+    reads would otherwise pile up replies (errors, pongs) without bound.
+    """
+    protocol = _daphne_protocol(send)
+    if protocol is None:
+        return None
+    transport = protocol.transport
+    return lambda: _queued(transport)
+
+
 def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
     """A function writing a pre-built frame straight to the peer, or None.
 
@@ -71,16 +104,10 @@ def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
     (closing or closed), in which case nothing was written. Sockets that negotiated
     compression are left to the ordinary path.
     """
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
-    transport = getattr(protocol, "transport", None)
-    if (
-        protocol is None
-        or transport is None
-        or not hasattr(protocol, "STATE_OPEN")
-        or not hasattr(transport, "_tempDataLen")
-        or getattr(protocol, "_perMessageCompress", None) is not None
-    ):
+    protocol = _daphne_protocol(send)
+    if protocol is None or getattr(protocol, "_perMessageCompress", None) is not None:
         return None
+    transport = protocol.transport
     open_state = protocol.STATE_OPEN
     # A plain TCP transport exposes its socket; TLS and other wrappers do not, and
     # then every frame goes through the transport's buffer.
@@ -93,10 +120,7 @@ def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
             or transport.disconnected
         ):
             return -1
-        queued: int = (
-            len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-        )
-        if sock is not None and queued == 0:
+        if sock is not None and _queued(transport) == 0:
             # Nothing is waiting: one send() and done, without registering the
             # socket with the event loop for a write it can do now.
             try:
@@ -109,7 +133,6 @@ def frame_writer_probe(send: Send) -> Callable[[bytes], int] | None:
                 return 0
             frame = frame[sent:]
         transport.write(frame)
-        queued = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-        return queued
+        return _queued(transport)
 
     return write

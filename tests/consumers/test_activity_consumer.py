@@ -20,6 +20,7 @@ from activities import services as activity_services
 from activities.models import ActivityEvent
 from activities.types import ActivityType
 from consumers import activity as activity_consumer
+from consumers import hub as hub_module
 from iam import services as iam_services
 from iam.models import IAMUser, WorkspaceGroup
 from tests.consumers.conftest import (
@@ -253,6 +254,47 @@ async def test_binary_frame_gets_bad_request_and_socket_stays_open(
         "code": "bad_request",
         "detail": "Frames must be JSON text, not binary.",
     }
+    await socket.ping_pong()
+
+
+async def test_a_frame_that_breaks_the_consumer_closes_1011_and_is_forgotten(
+    world: World, token_socket: OpenToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a handler that raised ended the consumer without disconnect(),
+    and the hub went on holding (and polling for) a socket that was gone."""
+    socket = await token_socket(world.bob)
+    await subscribed(socket, world.group)
+    hub = await hub_module.get_hub()
+    assert len(hub.sinks) == 1
+
+    def broken(text: str) -> Any:
+        raise RuntimeError("a bug in frame handling")
+
+    monkeypatch.setattr(activity_consumer.protocol, "parse_client_frame", broken)
+    await socket.send({"type": "ping"})
+
+    assert await socket.receive_output() == {"type": "websocket.close", "code": 1011}
+    assert hub.sinks == {}
+    assert hub.feeds == {}
+
+
+async def test_errors_quote_at_most_a_bounded_part_of_the_frame(
+    world: World, token_socket: OpenToken
+) -> None:
+    socket = await token_socket(world.bob)
+    junk = ["é" * 6400] * 5
+
+    await socket.send_text(
+        json.dumps(
+            {"type": "subscribe", "workspace_group": 1, "activity_types": junk},
+            ensure_ascii=False,
+        )
+    )
+
+    error = await socket.receive()
+    assert error["code"] == "bad_request"
+    assert error["detail"].startswith("Unknown activity types: ['éé")
+    assert len(error["detail"]) == 300
     await socket.ping_pong()
 
 
