@@ -21,6 +21,7 @@ from activities.models import ActivityEvent
 from activities.types import ActivityType
 from consumers import activity as activity_consumer
 from consumers import hub as hub_module
+from consumers import protocol
 from iam import services as iam_services
 from iam.models import IAMUser, WorkspaceGroup
 from tests.consumers.conftest import (
@@ -270,7 +271,7 @@ async def test_a_frame_that_breaks_the_consumer_closes_1011_and_is_forgotten(
     def broken(text: str) -> Any:
         raise RuntimeError("a bug in frame handling")
 
-    monkeypatch.setattr(activity_consumer.protocol, "parse_client_frame", broken)
+    monkeypatch.setattr(protocol, "parse_client_frame", broken)
     await socket.send({"type": "ping"})
 
     assert await socket.receive_output() == {"type": "websocket.close", "code": 1011}
