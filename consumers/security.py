@@ -42,7 +42,11 @@ def origin_allowed(origin: str | None, *, by_session: bool) -> bool:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return False
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    return validate_host(host, settings.ALLOWED_HOSTS)
+    # "*" lets any Host header through (common behind a proxy); as an Origin rule it
+    # would let every site's pages ride on a user's session. Such deployments name
+    # their pages in WS_ALLOWED_ORIGINS.
+    patterns = [pattern for pattern in settings.ALLOWED_HOSTS if pattern != "*"]
+    return validate_host(host, patterns)
 
 
 class OriginGuard:

@@ -58,6 +58,17 @@ def test_origin_allowed_without_origin_refuses_only_sessions(hosts: Any) -> None
     assert not origin_allowed(None, by_session=True)
 
 
+def test_origin_allowed_takes_no_wildcard_from_allowed_hosts(hosts: Any) -> None:
+    """Regression: with DJANGO_ALLOWED_HOSTS=* (usual behind a proxy) any page of
+    any site could open a socket with its visitor's session."""
+    hosts.ALLOWED_HOSTS = ["*"]
+
+    assert not origin_allowed("https://evil.example", by_session=True)
+    assert not origin_allowed("http://localhost", by_session=True)
+    hosts.GATEWAY = {**hosts.GATEWAY, "WS_ALLOWED_ORIGINS": ["https://app.example"]}
+    assert origin_allowed("https://app.example", by_session=True)
+
+
 def test_origin_allowed_accepts_explicit_origins(hosts: Any) -> None:
     hosts.GATEWAY = {
         **hosts.GATEWAY,

@@ -127,3 +127,25 @@ async def test_a_client_that_sends_but_never_reads_is_closed(
             await asyncio.sleep(0.0005)
     assert closed, "the server kept the socket of a client that never reads"
     assert "is not reading" in gateway.log_text()
+
+
+async def test_handshake_on_another_path_is_refused_without_a_traceback(
+    shared_gateway: Gateway, provision: Provisioner
+) -> None:
+    """Regression: a handshake on any other path answered 500 and logged a
+    traceback, for anyone, unauthenticated."""
+    token = provision(users=["lost"]).users["lost"].token
+    base = f"ws://127.0.0.1:{shared_gateway.port}"
+
+    for path in ("/", "/ws/", "/favicon.ico", "/ws/activities/extra"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(base + path):
+                pass
+        assert refused.value.response.status_code == 403, path
+    # Without its trailing slash the socket's path still serves it.
+    async with connect(
+        base + "/ws/activities", additional_headers={"Authorization": f"Token {token}"}
+    ) as ws:
+        await ws.send('{"type": "ping"}')
+        assert json.loads(await ws.recv()) == {"type": "pong"}
+    assert "No route found" not in shared_gateway.log_text()
