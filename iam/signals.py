@@ -40,13 +40,37 @@ def user_saved(
 def stamp_joined_seq(sender: type, instance: Membership, **_: Any) -> None:
     # Memberships made outside membership_add (admin inline, shell) still start
     # their replay horizon at the group's head.
-    if instance._state.adding and not instance.joined_seq:
-        instance.joined_seq = (
-            WorkspaceGroup.objects.filter(pk=instance.group_id)
-            .values_list("event_seq", flat=True)
-            .first()
-            or 0
-        )
+    if instance._state.adding:
+        if not instance.joined_seq:
+            instance.joined_seq = _group_head(instance.group_id)
+        return
+    # A membership re-pointed to another user or group (the admin allows it) is a
+    # removal from the old pair and a new membership of the new one.
+    old = (
+        Membership.objects.filter(pk=instance.pk)
+        .values_list("user_id", "group_id")
+        .first()
+    )
+    if old is not None and old != (instance.user_id, instance.group_id):
+        instance._repointed_from_group = old[1]  # type: ignore[attr-defined]
+        instance.joined_seq = _group_head(instance.group_id)
+
+
+@receiver(post_save, sender=Membership)
+def revoke_repointed_membership(sender: type, instance: Membership, **_: Any) -> None:
+    old_group = getattr(instance, "_repointed_from_group", None)
+    if old_group is not None:
+        del instance._repointed_from_group  # type: ignore[attr-defined]
+        services.access_revoke(group_ids=[old_group])
+
+
+def _group_head(group_id: int) -> int:
+    return (
+        WorkspaceGroup.objects.filter(pk=group_id)
+        .values_list("event_seq", flat=True)
+        .first()
+        or 0
+    )
 
 
 @receiver(post_delete, sender=Membership)

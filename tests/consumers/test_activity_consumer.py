@@ -23,7 +23,7 @@ from consumers import activity as activity_consumer
 from consumers import hub as hub_module
 from consumers import protocol
 from iam import services as iam_services
-from iam.models import IAMUser, WorkspaceGroup
+from iam.models import IAMUser, Membership, WorkspaceGroup
 from tests.consumers.conftest import (
     Socket,
     create_activity,
@@ -928,6 +928,32 @@ async def test_removed_member_never_gets_an_event_committed_after_removal(
         user=world.bob, group=world.group
     )
     await create_activity(world.alice, world.group)
+    await create_activity(world.alice, world.group)
+
+    assert await socket.receive(timeout=REVOCATION_SECS) == {
+        "type": "unsubscribed",
+        "workspace_group": world.group.pk,
+        "reason": "access_revoked",
+    }
+    assert await socket.nothing(timeout=0.5)
+
+
+async def test_membership_repointed_in_place_ends_the_old_members_feed(
+    world: World, token_socket: OpenToken, make_user: Callable[..., IAMUser]
+) -> None:
+    """Regression: changing a membership's user in place (as the admin allows) left
+    the old member's subscription getting events until the next poll."""
+    socket = await token_socket(world.bob)
+    await subscribed(socket, world.group)
+    newcomer = await database_sync_to_async(make_user)("newcomer")
+
+    @database_sync_to_async
+    def repoint() -> None:
+        membership = Membership.objects.get(user=world.bob, group=world.group)
+        membership.user = newcomer
+        membership.save()
+
+    await repoint()
     await create_activity(world.alice, world.group)
 
     assert await socket.receive(timeout=REVOCATION_SECS) == {

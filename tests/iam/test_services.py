@@ -210,6 +210,37 @@ def test_membership_deleted_through_the_orm_bumps_access_version(
     assert versions(group) == [1]
 
 
+@pytest.mark.parametrize("repoint", ["user", "group"])
+def test_membership_repointed_through_the_orm_is_a_removal_and_a_new_join(
+    make_user: Callable[..., IAMUser],
+    make_group: Callable[..., WorkspaceGroup],
+    make_activity: Callable[..., UserActivity],
+    repoint: str,
+) -> None:
+    """Regression: the admin lets a membership's user or group be changed in place.
+    The old pair's access was not revoked (its subscriber kept getting events
+    until the next poll) and the new member kept the old replay horizon (0), so
+    they could replay the group's history from before they joined."""
+    admin, leaver, newcomer = make_user(), make_user(), make_user()
+    old = make_group("old", admins=[admin], members=[leaver])
+    new = make_group("new", admins=[admin])
+    for group in (old, old, new):
+        make_activity(admin, workspace_group=group)
+    membership = Membership.objects.get(user=leaver, group=old)
+
+    if repoint == "user":
+        membership.user = newcomer
+    else:
+        membership.group = new
+    membership.save()
+
+    assert versions(old, new) == [1, 0]
+    assert membership.joined_seq == (2 if repoint == "user" else 1)
+    membership.role = Membership.Role.ADMIN
+    membership.save()
+    assert versions(old, new) == [1, 0]
+
+
 def test_deactivating_a_user_bumps_each_of_their_groups(
     make_user: Callable[..., IAMUser], make_group: Callable[..., WorkspaceGroup]
 ) -> None:
