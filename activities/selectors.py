@@ -3,12 +3,11 @@
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from activities.exceptions import NotFoundError
 from activities.models import ActivityEvent, UserActivity
 from iam.models import IAMUser, Membership, WorkspaceGroup
-from iam.selectors import group_is_member, user_admin_group_ids
 
 
 def activity_visible_list(*, user: IAMUser) -> QuerySet[UserActivity]:
@@ -44,40 +43,56 @@ def activity_get(*, user: IAMUser, pk: Any) -> UserActivity:
         raise NotFoundError("No UserActivity matches the given query.") from None
 
 
-def activity_get_by_key(
-    *, pk: Any, for_update: bool = False, rendered: bool = False
-) -> UserActivity:
-    """One activity by id, whoever may see it: callers apply the rules.
+def activity_lock_for(*, user: IAMUser, pk: Any) -> tuple[UserActivity, str | None]:
+    """One activity by id, whoever may see it, and the user's role in its group.
 
-    With `for_update` the row is locked until the caller's transaction ends; with
-    `rendered` its author and the author's details come along, so rendering it
-    costs no further query.
+    The row is locked until the caller's transaction ends; its author and the
+    author's details come along (rendering it costs no further query), and the
+    role ("member", "admin", or None when the user is not in the group) is read
+    in the same statement. Callers apply the rules (`activity_is_visible`,
+    `activity_can_edit`).
     """
-    queryset = UserActivity.objects.all()
-    if rendered:
-        queryset = queryset.select_related("user").prefetch_related("user__details")
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
-    activity = queryset.filter(pk=_activity_key(pk)).first()
+    role = Membership.objects.filter(
+        user_id=user.pk, group_id=OuterRef("workspace_group_id")
+    ).values("role")[:1]
+    activity = (
+        UserActivity.objects.select_related("user")
+        .prefetch_related("user__details")
+        .annotate(viewer_role=Subquery(role))
+        .select_for_update(of=("self",))
+        .filter(pk=_activity_key(pk))
+        .first()
+    )
     if activity is None:
         raise NotFoundError("No UserActivity matches the given query.")
-    return activity
+    return activity, activity.viewer_role
 
 
-def activity_is_visible(*, user: IAMUser, activity: UserActivity) -> bool:
-    """Whether the user may see the activity (the rule of `activity_visible_list`)."""
-    if user.is_staff or activity.user_id == user.pk:
+def activity_is_visible(
+    *, user: IAMUser, activity: UserActivity, role: str | None
+) -> bool:
+    """The rule of `activity_visible_list` for one activity: staff, its author, or
+    a member of its group (`role` is the user's role there, None if not in it)."""
+    return user.is_staff or activity.user_id == user.pk or role is not None
+
+
+def activity_can_edit(
+    *, user: IAMUser, activity: UserActivity, role: str | None
+) -> bool:
+    """Staff, an admin of the activity's group, or its author while a member of
+    that group (or when it is in none); `role` is the user's role in the group.
+
+    An author who is not in the group still sees the activity, but writing to it
+    would write into the live feed of a group they have no part in (a removed
+    member could keep posting there).
+    """
+    if user.is_staff:
         return True
-    return activity.workspace_group_id is not None and group_is_member(
-        user_id=user.pk, group_id=activity.workspace_group_id
+    if activity.workspace_group_id is None:
+        return activity.user_id == user.pk
+    return role == Membership.Role.ADMIN or (
+        role is not None and activity.user_id == user.pk
     )
-
-
-def activity_can_edit(*, user: IAMUser, activity: UserActivity) -> bool:
-    """Author, admin of the activity's group, or staff."""
-    if user.is_staff or activity.user_id == user.pk:
-        return True
-    return activity.workspace_group_id in user_admin_group_ids(user=user)
 
 
 def writable_groups(*, user: IAMUser) -> QuerySet[WorkspaceGroup]:

@@ -98,10 +98,6 @@ def activity_update(
             getattr(changes["workspace_group"], "pk", None)
             != activity.workspace_group_id
         )
-        if moving and not _may_move_out(actor=actor, activity=activity):
-            raise PermissionDeniedError(
-                "Only members of the group an activity is in may move it out."
-            )
         before_data = activity_representation(activity) if moving else None
         for name in _WRITABLE:
             if name in changes:
@@ -128,28 +124,16 @@ def activity_delete(*, actor: IAMUser, activity_id: Any) -> UserActivity:
     return activity
 
 
-def _may_move_out(*, actor: IAMUser, activity: UserActivity) -> bool:
-    # An author keeps seeing and editing their activity wherever it is, but moving
-    # it out of a group they are not in would carry that group's edits elsewhere.
-    return (
-        actor.is_staff
-        or activity.workspace_group_id is None
-        or group_is_member(user_id=actor.pk, group_id=activity.workspace_group_id)
-    )
-
-
 def _locked(*, actor: IAMUser, activity_id: Any) -> UserActivity:
     """The activity, row-locked for this transaction, with its author's details
     loaded (rendering it costs no query): NotFoundError if it is hidden from the
     actor or missing, PermissionDeniedError if visible but not theirs to change."""
     # Lock by key alone, then apply the rules to the locked row: a lock taken
     # through the visibility query would re-evaluate its membership subquery.
-    activity = selectors.activity_get_by_key(
-        pk=activity_id, for_update=True, rendered=True
-    )
-    if not selectors.activity_is_visible(user=actor, activity=activity):
+    activity, role = selectors.activity_lock_for(user=actor, pk=activity_id)
+    if not selectors.activity_is_visible(user=actor, activity=activity, role=role):
         raise NotFoundError("No UserActivity matches the given query.")
-    if not selectors.activity_can_edit(user=actor, activity=activity):
+    if not selectors.activity_can_edit(user=actor, activity=activity, role=role):
         raise PermissionDeniedError("You may see this activity but not change it.")
     return activity
 

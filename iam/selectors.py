@@ -17,15 +17,6 @@ def user_group_ids(*, user: IAMUser) -> set[int]:
     return set(Membership.objects.filter(user=user).values_list("group_id", flat=True))
 
 
-def user_admin_group_ids(*, user: IAMUser) -> set[int]:
-    """Ids of the workspace groups the user administers."""
-    return set(
-        Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values_list(
-            "group_id", flat=True
-        )
-    )
-
-
 def workspace_group_list(*, user: IAMUser) -> QuerySet[WorkspaceGroup]:
     """The caller's groups in id order, each annotated with the caller's `role`."""
     role = Membership.objects.filter(group=OuterRef("pk"), user=user).values("role")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from activities.models import UserActivity
+from iam import services as iam_services
 from iam.models import IAMUser, Membership, WorkspaceGroup
 
 LIST = "/api/user-activities/"
@@ -232,7 +233,6 @@ def test_retrieve_author_keeps_seeing_after_leaving_the_group(
     make_activity: Callable[..., UserActivity],
     client_for: Callable[..., APIClient],
 ) -> None:
-    from iam import services as iam_services
 
     activity = make_activity(team["author"], workspace_group=team["group"])
     iam_services.membership_remove(user=team["author"], group=team["group"])
@@ -1220,16 +1220,17 @@ def test_list_updated_since_beyond_utc_range_is_a_field_error(
     assert response.json() == {"updated_since": ["Date-time out of range."]}
 
 
-def test_author_outside_the_group_cannot_move_the_activity_out_of_it(
+def test_author_outside_the_group_can_read_but_not_change_the_activity(
     make_user: Callable[..., IAMUser],
     make_group: Callable[..., WorkspaceGroup],
     make_activity: Callable[..., UserActivity],
     client_for: Callable[..., APIClient],
 ) -> None:
-    """Regression: an author moved by an admin into a group they are not in could
-    still move the activity back out, carrying what that group had written into
-    it (text, resource) to a group that never had access. Authors keep reading and
-    editing it where it is; moving it out takes membership of its group."""
+    """Regressions: an author whose activity an admin moved into a group they are
+    not in could move it back out, carrying what that group had written into it
+    to a group that never had access; and they, like a member removed from the
+    group, could go on writing into that group's live feed. Authors keep reading
+    their activity wherever it is; changing it takes membership of its group."""
     author = make_user()
     bridge = make_user()
     home = make_group("home", admins=[bridge], members=[author])
@@ -1250,9 +1251,39 @@ def test_author_outside_the_group_cannot_move_the_activity_out_of_it(
     )
 
     assert moved_back.status_code == 403
-    assert edited.status_code == 200
+    assert edited.status_code == 403
+    assert client_for(author).get(detail(activity.pk)).status_code == 200
     activity.refresh_from_db()
     assert activity.workspace_group_id == elsewhere.pk
+    assert activity.text == "written in elsewhere"
+
+
+def test_member_removed_from_the_group_stops_writing_into_its_feed(
+    make_user: Callable[..., IAMUser],
+    make_group: Callable[..., WorkspaceGroup],
+    make_activity: Callable[..., UserActivity],
+    client_for: Callable[..., APIClient],
+) -> None:
+    author, admin = make_user(), make_user()
+    team = make_group("team", admins=[admin], members=[author])
+    activity = make_activity(author, workspace_group=team)
+    iam_services.membership_remove(user=author, group=team)
+
+    client = client_for(author)
+    responses = [
+        client.patch(detail(activity.pk), {"text": "still here"}, format="json"),
+        client.patch(detail(activity.pk), {"is_active": False}, format="json"),
+        client.delete(detail(activity.pk)),
+    ]
+
+    assert [r.status_code for r in responses] == [403, 403, 403]
+    assert client.get(detail(activity.pk)).status_code == 200
+    assert (
+        client_for(admin)
+        .patch(detail(activity.pk), {"text": "moderated"}, format="json")
+        .status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("pk", ["-1", "abc", "1.0"])
