@@ -8,6 +8,10 @@ to every socket without re-encoding.
 
 import asyncio
 import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -98,14 +102,50 @@ def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
+# While Redis is down every commit fails to publish; one report per interval, with
+# a count, says as much as one per commit and keeps the log readable.
+FAILURE_REPORT_SECS = 5.0
+
+
+class _FailureReports:
+    """When the last publish failure was reported, and how many went unreported."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.reported_at = -FAILURE_REPORT_SECS
+        self.unreported = 0
+
+    def due(self) -> int | None:
+        """The failures not reported yet if a report is due now, else None."""
+        with self.lock:
+            now = self.clock()
+            if now - self.reported_at < FAILURE_REPORT_SECS:
+                self.unreported += 1
+                return None
+            self.reported_at = now
+            missed, self.unreported = self.unreported, 0
+            return missed
+
+
+_failures = _FailureReports()
+
+
 def _log_failure(done: Any, message: dict[str, Any]) -> None:
     if done is not None and (done.cancelled() or done.exception() is None):
         return
+    missed = _failures.due()
+    if missed is None:
+        return
+    error = done.exception() if done is not None else sys.exc_info()[1]
     logger.error(
-        "publish of group %s seq %s failed; subscribers will catch up from the log",
+        "publish of group %s seq %s failed (%s: %s), and %s more since the last "
+        "report; subscribers will catch up from the log",
         message["group"],
         message["seq"],
-        exc_info=done.exception() if done is not None else True,
+        type(error).__name__,
+        error,
+        missed,
     )
 
 

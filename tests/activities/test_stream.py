@@ -44,6 +44,8 @@ def log_records(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> Any:
     """The gateway's loggers do not propagate to the root; let caplog hear them."""
     monkeypatch.setattr(logging.getLogger("activities"), "propagate", True)
     caplog.set_level(logging.INFO, logger="activities")
+    # Each test starts with no publish failure reported yet.
+    monkeypatch.setattr(events, "_failures", events._FailureReports())
     return caplog
 
 
@@ -345,6 +347,33 @@ def test_failing_layer_never_fails_the_request(
     assert (
         ActivityEvent.objects.filter(workspace_group=user.personal_group).count() == 2
     )
+
+
+def test_publish_failures_are_reported_once_per_interval_with_a_count(
+    make_user: Callable[..., IAMUser],
+    settings: Any,
+    log_records: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Regression: a five-second Redis outage wrote 222 error tracebacks, one per
+    commit; one line per interval, counting the others, says the same."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.FailingLayer"}}
+    user = make_user()
+    clock = [1000.0]
+    monkeypatch.setattr(events, "_failures", events._FailureReports(lambda: clock[0]))
+
+    for step in range(4):
+        if step == 3:
+            clock[0] += events.FAILURE_REPORT_SECS
+        with django_capture_on_commit_callbacks(execute=True):
+            services.activity_create(actor=user, data={"text": "x"})
+
+    errors = [r for r in log_records.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2
+    assert "and 0 more since the last report" in errors[0].getMessage()
+    assert "and 2 more since the last report" in errors[1].getMessage()
+    assert all(r.exc_info is None for r in errors)
 
 
 def test_list_stream_seq_moves_with_each_event(
