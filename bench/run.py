@@ -154,6 +154,8 @@ class Plan:
             plan.rate_secs = plan.flat_secs = args.phase_secs
         if args.repeats:
             plan.flat_repeats = args.repeats
+        if args.writers:
+            plan.writers = args.writers
         for size in sizes:
             layouts = {f"one-{size}": 1}
             if size == max(sizes) and not args.no_many:
@@ -481,6 +483,9 @@ class Profiler:
                             "100",
                             "-f",
                             "raw",
+                            # Only the thread holding the interpreter lock: where
+                            # the CPU goes, not where threads wait.
+                            "--gil",
                             "--nonblocking",
                             "-o",
                             str(path),
@@ -714,6 +719,7 @@ def main() -> int:
     parser.add_argument("--no-many", action="store_true", help="skip many groups")
     parser.add_argument("--phase-secs", type=float, help="override phase lengths")
     parser.add_argument("--repeats", type=int, help="flat-out repeats per session")
+    parser.add_argument("--writers", type=int, help="HTTP writers in flat-out phases")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument(
