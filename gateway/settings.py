@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ActivityTypeEnum": "activities.types.ActivityType"},
+    "PREPROCESSING_HOOKS": ["gateway.schema.canonical_paths_only"],
 }
 
 # Gateway knobs, read through `gateway.conf.gateway_setting`.

@@ -538,6 +538,31 @@ def test_retrieve_query_count_is_bounded(
         assert client.get(detail(activity.pk)).status_code == 200
 
 
+def test_api_paths_answer_without_their_trailing_slash(
+    make_user: Callable[..., IAMUser],
+    make_activity: Callable[..., UserActivity],
+    client_for: Callable[..., APIClient],
+) -> None:
+    """Regression: a PATCH to /api/user-activities/7 (no slash) got a bodiless 301 to
+    the slashed path, which clients follow as a GET, or not at all."""
+    user = make_user()
+    activity = make_activity(user)
+    client = client_for(user)
+
+    patched = client.patch(
+        f"/api/user-activities/{activity.pk}", {"text": "no slash"}, format="json"
+    )
+
+    assert patched.status_code == 200
+    assert patched.json()["text"] == "no slash"
+    assert client.get("/api/user-activities").status_code == 200
+    assert client.get("/api/workspace-groups").status_code == 200
+    assert client.get("/api/activity-types").status_code == 200
+    assert client.delete(f"/api/user-activities/{activity.pk}").status_code == 204
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    assert all(path.endswith("/") for path in paths)
+
+
 def test_patch_query_count_is_bounded(
     make_user: Callable[..., IAMUser],
     make_activity: Callable[..., UserActivity],
