@@ -87,6 +87,15 @@ class Socket:
 Opener = Callable[..., Awaitable[tuple[bool, Any, Socket]]]
 
 
+def revoked(group: WorkspaceGroup) -> dict[str, Any]:
+    """The frame that ends a subscription whose access was taken away."""
+    return {
+        "type": "unsubscribed",
+        "workspace_group": group.pk,
+        "reason": "access_revoked",
+    }
+
+
 @pytest.fixture(autouse=True)
 def fast_passwords(settings: Any) -> None:
     # Users are made per test; the production hasher would dominate the suite.

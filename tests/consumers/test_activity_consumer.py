@@ -30,6 +30,7 @@ from tests.consumers.conftest import (
     delete_activity,
     group_head,
     representation,
+    revoked,
     update_activity,
 )
 
@@ -909,11 +910,7 @@ async def test_removed_member_is_unsubscribed_within_a_second(
         user=world.bob, group=world.group
     )
 
-    assert await socket.receive(timeout=REVOCATION_SECS) == {
-        "type": "unsubscribed",
-        "workspace_group": world.group.pk,
-        "reason": "access_revoked",
-    }
+    assert await socket.receive(timeout=REVOCATION_SECS) == revoked(world.group)
     await socket.ping_pong()
 
 
@@ -930,11 +927,7 @@ async def test_removed_member_never_gets_an_event_committed_after_removal(
     await create_activity(world.alice, world.group)
     await create_activity(world.alice, world.group)
 
-    assert await socket.receive(timeout=REVOCATION_SECS) == {
-        "type": "unsubscribed",
-        "workspace_group": world.group.pk,
-        "reason": "access_revoked",
-    }
+    assert await socket.receive(timeout=REVOCATION_SECS) == revoked(world.group)
     assert await socket.nothing(timeout=0.5)
 
 
@@ -956,11 +949,7 @@ async def test_membership_repointed_in_place_ends_the_old_members_feed(
     await repoint()
     await create_activity(world.alice, world.group)
 
-    assert await socket.receive(timeout=REVOCATION_SECS) == {
-        "type": "unsubscribed",
-        "workspace_group": world.group.pk,
-        "reason": "access_revoked",
-    }
+    assert await socket.receive(timeout=REVOCATION_SECS) == revoked(world.group)
     assert await socket.nothing(timeout=0.5)
 
 
@@ -1000,11 +989,7 @@ async def test_remaining_members_keep_receiving_after_a_removal(
     assert await staying.receive() == event_frame(
         "created", world.other, head + 1, await representation(activity.pk)
     )
-    assert await removed.receive(timeout=REVOCATION_SECS) == {
-        "type": "unsubscribed",
-        "workspace_group": world.other.pk,
-        "reason": "access_revoked",
-    }
+    assert await removed.receive(timeout=REVOCATION_SECS) == revoked(world.other)
     assert await removed.nothing()
 
 

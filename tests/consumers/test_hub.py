@@ -15,7 +15,7 @@ from consumers import activity as activity_consumer
 from consumers import hub as hub_module
 from iam import services as iam_services
 from iam.models import IAMUser, WorkspaceGroup
-from tests.consumers.conftest import Socket, create_activity, representation
+from tests.consumers.conftest import Socket, create_activity, representation, revoked
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,11 +186,7 @@ async def test_hub_revocation_racing_the_subscribe_delivers_nothing(
     }
     await create_activity(alice, team)
 
-    assert await socket.receive() == {
-        "type": "unsubscribed",
-        "workspace_group": team.pk,
-        "reason": "access_revoked",
-    }
+    assert await socket.receive() == revoked(team)
     assert await socket.nothing(timeout=0.5)
 
 
@@ -233,11 +229,7 @@ async def test_hub_checks_a_subscription_that_joins_during_a_recheck(
     victim = await token_socket(bob)
 
     assert (await victim.subscribe(team.pk))["type"] == "subscribed"
-    assert await victim.receive() == {
-        "type": "unsubscribed",
-        "workspace_group": team.pk,
-        "reason": "access_revoked",
-    }
+    assert await victim.receive() == revoked(team)
     assert await victim.nothing(timeout=0.5)
     assert (await watcher.receive())["activity"]["text"] == "after bob left"
 
@@ -261,11 +253,7 @@ async def test_hub_serves_a_second_socket_admitted_before_a_recheck(
     await database_sync_to_async(iam_services.membership_remove)(user=carol, group=team)
     activity = await create_activity(alice, team)
 
-    assert await leaver.receive() == {
-        "type": "unsubscribed",
-        "workspace_group": team.pk,
-        "reason": "access_revoked",
-    }
+    assert await leaver.receive() == revoked(team)
     assert await watcher.receive() == created(
         team, 1, await representation(activity.pk)
     )
