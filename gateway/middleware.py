@@ -19,7 +19,17 @@ class DatabaseUnavailableMiddleware:
     no free connection in time, a deadlock: each is a reason to retry, not a bug
     in the request. Nothing was committed (the transaction failed with the error),
     so a retry is safe.
+
+    It is synchronous only, and last in MIDDLEWARE, on purpose. Django runs each
+    middleware that can do both in the mode of the one inside it; with this one
+    innermost, the whole chain runs in the request's thread. Otherwise the chain
+    runs on the event loop and Django hands every process_request and
+    process_response hook to a thread and back: about 2 ms more CPU per request
+    under Daphne (`python -m bench.request_cost`: /healthz 3.0 against 5.2 ms).
     """
+
+    sync_capable = True
+    async_capable = False
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

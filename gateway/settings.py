@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, and synchronous: it keeps the whole chain in the request's thread (see
+    # its docstring).
     "gateway.middleware.DatabaseUnavailableMiddleware",
 ]
 
